@@ -1,0 +1,1 @@
+"""Developer tools: local fakes of external services for tests and demos."""

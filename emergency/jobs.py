@@ -1,0 +1,134 @@
+"""Background jobs: RQ on Redis in production, a thread pool in the embedded default.
+
+Jobs take ids, reload from the database and are safe to run twice. Callers commit first,
+then enqueue (Redash's rule), with a deterministic job id so a double click or a retried
+request cannot queue the same work twice. The same job functions run in both modes.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import wraps
+from typing import Callable
+
+from flask import Flask, current_app, has_app_context
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("alerts", "default")  # alerts first: an emergency never waits behind routine mail
+_worker_app: Flask | None = None
+
+
+def job(func: Callable) -> Callable:
+    """Run `func` inside an app context, building the app once per worker process."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        if has_app_context():
+            return func(*args, **kwargs)
+        global _worker_app
+        if _worker_app is None:
+            from . import create_app
+
+            _worker_app = create_app()
+        with _worker_app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+class ThreadRunner:
+    """In-process runner: jobs run off the request thread, one unique id at a time."""
+
+    def __init__(self, app: Flask, workers: int = 2):
+        self.app = app
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
+        self.lock = threading.Lock()
+        self.pending: dict[str, Future] = {}
+
+    def enqueue(self, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+        with self.lock:
+            if job_id in self.pending and not self.pending[job_id].done():
+                return False
+            self.pending[job_id] = self.pool.submit(self._run, func, args, job_id)
+            return True
+
+    def _run(self, func, args, job_id):
+        with self.app.app_context():
+            try:
+                return func(*args)
+            except Exception:  # logged; the job's own rows record what happened
+                log.exception("job %s failed", job_id)
+                raise
+
+    def wait(self, timeout: float = 60) -> None:
+        """Wait until no job is pending (jobs may enqueue further jobs)."""
+        while True:
+            with self.lock:
+                futures = [f for f in self.pending.values() if not f.done()]
+            if not futures:
+                return
+            for f in futures:
+                f.exception(timeout=timeout)
+
+
+class SyncRunner:
+    """Runs each job at once in the caller's thread (CLI tools and some tests)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def enqueue(self, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+        func(*args)
+        return True
+
+    def wait(self, timeout: float = 60) -> None:
+        return None
+
+
+class RQRunner:
+    """Enqueues on Redis with RQ; `emergency worker` processes run the jobs."""
+
+    def __init__(self, app: Flask):
+        from redis import Redis
+
+        self.app = app
+        self.redis = Redis.from_url(app.config["REDIS_URL"])
+
+    def queue(self, name: str):
+        from rq import Queue
+
+        return Queue(name, connection=self.redis)
+
+    def enqueue(self, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+        from rq import Retry
+        from rq.exceptions import DuplicateJobError
+
+        try:
+            self.queue(queue).enqueue(
+                func, *args, job_id=job_id, unique=True,
+                retry=Retry(max=5, interval=[5, 15, 60, 180, 600]),
+                job_timeout=600, result_ttl=3600,
+            )
+            return True
+        except DuplicateJobError:
+            return False
+
+    def wait(self, timeout: float = 60) -> None:
+        return None
+
+
+def init_app(app: Flask) -> None:
+    mode = app.config["JOBS_MODE"]
+    runner = {"rq": RQRunner, "thread": ThreadRunner, "sync": SyncRunner}[mode](app)
+    app.extensions["jobs"] = runner
+
+
+def enqueue(func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+    """Queue `func(*args)` under `job_id`; False if that job is already queued."""
+    return current_app.extensions["jobs"].enqueue(func, *args, job_id=job_id, queue=queue)
+
+
+def wait_for_jobs(app: Flask | None = None, timeout: float = 60) -> None:
+    (app or current_app).extensions["jobs"].wait(timeout)

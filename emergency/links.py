@@ -1,0 +1,49 @@
+"""Signed, expiring links that let a traveller answer a safety check in one click.
+
+The token names the incident and the traveller and nothing else; it is signed with the
+app's SECRET_KEY (itsdangerous) and expires after SAFETY_LINK_MAX_AGE seconds.
+"""
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+SALT = "safety-check-v1"
+
+
+class LinkInvalid(Exception):
+    """The link was altered or is not ours."""
+
+
+class LinkExpired(Exception):
+    """The link was ours but is too old."""
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def make_token(incident_id: int, traveller_id: int) -> str:
+    return _serializer().dumps([incident_id, traveller_id])
+
+
+def read_token(token: str) -> tuple[int, int]:
+    try:
+        incident_id, traveller_id = _serializer().loads(token, max_age=current_app.config["SAFETY_LINK_MAX_AGE"])
+    except SignatureExpired:
+        raise LinkExpired() from None
+    except (BadSignature, ValueError, TypeError):
+        raise LinkInvalid() from None
+    if not isinstance(incident_id, int) or not isinstance(traveller_id, int):
+        raise LinkInvalid()
+    return incident_id, traveller_id
+
+
+def response_urls(incident_id: int, traveller_id: int) -> dict[str, str]:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    token = make_token(incident_id, traveller_id)
+    return {
+        "safe_url": f"{base}/r/{token}/safe",
+        "help_url": f"{base}/r/{token}/help",
+        "page_url": f"{base}/r/{token}",
+    }

@@ -1,0 +1,166 @@
+"""Application tables: coordinators, incidents, alerts, the frozen recipient list,
+safety responses and the audit log. Foreign keys to travellers point across to the
+registry's metadata by column object, so each package keeps its own MetaData."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, JSON, MetaData,
+    String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from registry.models import NAMING, Traveller
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AppBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+ROLES = ("viewer", "coordinator", "approver", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+class User(UserMixin, AppBase):
+    """A console user (consular staff) or a trigger system with an API token."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (CheckConstraint("role IN ('viewer','coordinator','approver','admin')", name="role"),)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def has_role(self, role: str) -> bool:
+        return self.active and ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+
+class Incident(AppBase):
+    """A crisis: a zone (normalised GeoJSON in WGS84) and a time window."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | closed
+    zone_geojson: Mapped[dict] = mapped_column(JSON)  # normalised geometry (MultiPolygon)
+    zone_source: Mapped[dict | None] = mapped_column(JSON)  # how it was given: kind + parameters
+    zone_note: Mapped[str | None] = mapped_column(Text)  # e.g. repaired geometry
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    alerts: Mapped[list["Alert"]] = relationship(back_populates="incident", order_by="Alert.id")
+
+    __table_args__ = (CheckConstraint("status IN ('active','closed')", name="status"),)
+
+
+ALERT_STATES = ("draft", "approved", "sending", "sent")
+
+
+class Alert(AppBase):
+    """A bilingual message to everyone affected by an incident at send time."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="safety_check")
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    subject_en: Mapped[str] = mapped_column(String(200))
+    subject_fr: Mapped[str] = mapped_column(String(200))
+    body_en: Mapped[str] = mapped_column(Text)
+    body_fr: Mapped[str] = mapped_column(Text)
+    sms_en: Mapped[str] = mapped_column(Text)
+    sms_fr: Mapped[str] = mapped_column(Text)
+    channels: Mapped[list] = mapped_column(JSON, default=lambda: ["email", "sms"])
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    incident: Mapped[Incident] = relationship(back_populates="alerts")
+
+    __table_args__ = (CheckConstraint("status IN ('draft','approved','sending','sent')", name="status"),)
+
+
+class AlertRecipient(AppBase):
+    """The frozen recipient list taken at send time: who, where and in which language."""
+
+    __tablename__ = "alert_recipients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    precision: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (UniqueConstraint("alert_id", "traveller_id", name="uq_alert_recipients_once"),)
+
+
+RESPONSE_STATUSES = ("safe", "need_help")
+
+
+class SafetyResponse(AppBase):
+    """One answer from a traveller to an incident's safety check; the latest one counts."""
+
+    __tablename__ = "safety_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[str] = mapped_column(String(10))  # link | sms | web | console
+    message: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('safe','need_help')", name="status"),
+        Index("ix_safety_responses_latest", "incident_id", "traveller_id", "received_at"),
+    )
+
+
+class AuditEntry(AppBase):
+    """Who changed what, when. `details` never holds a traveller's personal data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254))  # user email, "system", "traveller:<id>", "api:<user>"
+    action: Mapped[str] = mapped_column(String(50))
+    object_type: Mapped[str | None] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(50))
+    details: Mapped[dict | None] = mapped_column(JSON)

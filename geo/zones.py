@@ -1,0 +1,653 @@
+"""Incident zones: what a coordinator draws, uploads or types, made safe to compute with.
+
+A zone arrives as GeoJSON (drawn on a map, uploaded, sent by a trigger system) or as a
+circle (centre and radius). Whatever its form, it becomes a `Zone` whose geometry is a
+valid lon/lat MultiPolygon in WGS 84 with every longitude inside [-180, 180]: zones that
+cross the antimeridian (Fiji, Kiribati, the Aleutians) are split there, so a plain planar
+test or a PostGIS `ST_Intersects` gives the right answer. Bad input is refused with a
+`GeoError` that says what is wrong; a self-crossing outline is repaired and the repair is
+reported (`Zone.note`) rather than silently changing who gets alerted.
+
+Circles are kept as circles: `contains` measures the geodesic distance on the WGS 84
+ellipsoid, so "300 km around Ottawa" means 300 km, at any latitude. Their polygon is only
+for the map and for coarse filtering.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import shapely
+from pyproj import Geod
+from shapely.affinity import translate
+from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from geo.errors import GeoError, N_
+
+GEOD = Geod(ellps="WGS84")
+
+MAX_VERTICES = 100_000
+MAX_BYTES = 20 * 1024 * 1024
+MAX_RADIUS_KM = 5000.0
+CIRCLE_VERTICES = 256
+BOUNDARY_TOLERANCE_M = 1e-3  # a point exactly on a circle's edge is inside
+
+ACCEPTED_CRS = {
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "urn:ogc:def:crs:ogc::crs84",
+    "urn:ogc:def:crs:epsg::4326",
+    "urn:ogc:def:crs:epsg:6.6:4326",
+    "epsg:4326",
+    "crs84",
+    "ogc:crs84",
+    "wgs84",
+    "http://www.opengis.net/def/crs/ogc/1.3/crs84",
+    "http://www.opengis.net/def/crs/epsg/0/4326",
+}
+
+NOTE_REPAIRED = N_(
+    "The zone's outline crossed itself; it was repaired into a valid area. "
+    "Check the zone on the map before sending an alert."
+)
+
+_WORLD_BOXES = [(k, box(-180.0 + 360.0 * k, -90.0, 180.0 + 360.0 * k, 90.0)) for k in (-1, 0, 1)]
+
+
+# --------------------------------------------------------------------------- Zone
+
+
+@dataclass(eq=False)
+class Zone:
+    """A valid, antimeridian-split area; for circles also the exact centre and radius."""
+
+    geometry: MultiPolygon
+    circle: tuple[float, float, float] | None = None  # (lat, lon, radius_km)
+    repaired: bool = False
+    note: str | None = None
+    _prefilter_geom: BaseGeometry | None = field(default=None, repr=False)
+    _centre_cache: tuple[float, float] | None = field(default=None, repr=False)
+
+    # -- description ------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        return "circle" if self.circle else "polygon"
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(min lon, min lat, max lon, max lat) of the split geometry."""
+        return tuple(self.geometry.bounds)  # type: ignore[return-value]
+
+    def to_geojson(self) -> dict:
+        """The normalised geometry as a GeoJSON MultiPolygon (plain lists, JSON-ready)."""
+        return _plain(mapping(self.geometry))
+
+    def source(self) -> dict:
+        """How the zone was given, to store beside the geometry and rebuild it exactly."""
+        if self.circle:
+            lat, lon, radius = self.circle
+            return {"kind": "circle", "lat": lat, "lon": lon, "radius_km": radius}
+        return {
+            "kind": "polygon",
+            "vertices": int(shapely.get_num_coordinates(self.geometry)),
+            "repaired": self.repaired,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_stored(cls, geojson: dict, source: dict | None = None) -> "Zone":
+        """Rebuild a zone saved with `to_geojson()` and `source()`."""
+        source = source or {}
+        if source.get("kind") == "circle":
+            return circle(float(source["lat"]), float(source["lon"]), float(source["radius_km"]))
+        geom = _polygonal(shape(geojson))
+        if not geom.is_valid:
+            geom = _polygonal(shapely.make_valid(geom))
+        if geom.is_empty:
+            raise GeoError("empty", N_("The zone is empty: it has no area."))
+        return cls(geometry=geom, repaired=bool(source.get("repaired")), note=source.get("note"))
+
+    # -- tests --------------------------------------------------------------------
+
+    def contains(self, lons: Any, lats: Any) -> np.ndarray:
+        """Which points are in the zone (edge included); circles by geodesic distance."""
+        lons, lats = _as_arrays(lons, lats)
+        result = np.zeros(lons.shape, dtype=bool)
+        ok = np.isfinite(lons) & np.isfinite(lats)
+        if not ok.any():
+            return result
+        if self.circle:
+            idx = np.flatnonzero(ok)
+            dist = self._geodesic_m(lons[idx], lats[idx])
+            result[idx] = dist <= self.circle[2] * 1000.0 + BOUNDARY_TOLERANCE_M
+            return result
+        idx = np.flatnonzero(ok)
+        x = _wrap_lon(lons[idx])
+        y = lats[idx]
+        result[idx] = self._covers_xy(self.geometry, x, y)
+        return result
+
+    def candidates(self, lons: Any, lats: Any) -> np.ndarray:
+        """A cheap superset of `contains` (never misses a point inside the zone)."""
+        lons, lats = _as_arrays(lons, lats)
+        result = np.zeros(lons.shape, dtype=bool)
+        ok = np.isfinite(lons) & np.isfinite(lats)
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            result[idx] = self._covers_xy(self.prefilter_geometry, _wrap_lon(lons[idx]), lats[idx])
+        return result
+
+    @property
+    def prefilter_geometry(self) -> BaseGeometry:
+        """For circles a slightly larger polygon (a chord never cuts a point off)."""
+        if self._prefilter_geom is None:
+            if self.circle:
+                lat, lon, radius = self.circle
+                self._prefilter_geom = _circle_polygon(lat, lon, radius * 1.01 + 1.0)
+            else:
+                self._prefilter_geom = self.geometry
+            shapely.prepare(self._prefilter_geom)
+        return self._prefilter_geom
+
+    def distance_km(self, lons: Any, lats: Any) -> np.ndarray:
+        """Geodesic distance from the circle's centre, or from the zone's central point."""
+        lons, lats = _as_arrays(lons, lats)
+        out = np.full(lons.shape, np.nan)
+        ok = np.isfinite(lons) & np.isfinite(lats)
+        if ok.any():
+            out[ok] = self._geodesic_m(lons[ok], lats[ok]) / 1000.0
+        return out
+
+    def centre(self) -> tuple[float, float]:
+        """(lat, lon): the circle's centre, or a central point inside the polygon zone."""
+        if self.circle:
+            return (self.circle[0], self.circle[1])
+        if self._centre_cache is None:
+            self._centre_cache = _central_point(self.geometry)
+        return self._centre_cache
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _geodesic_m(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        clat, clon = self.centre()
+        n = lons.size
+        _, _, dist = GEOD.inv(np.full(n, clon), np.full(n, clat), lons, lats)
+        return np.asarray(dist, dtype=float)
+
+    def _covers_xy(self, geom: BaseGeometry, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if not shapely.is_prepared(geom):
+            shapely.prepare(geom)
+        minx, miny, maxx, maxy = geom.bounds
+        inside = np.zeros(x.shape, dtype=bool)
+        near = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+        # -180 and 180 are one meridian: a zone split there holds it on either side
+        edge = np.abs(x) == 180.0
+        near |= edge
+        idx = np.flatnonzero(near)
+        if idx.size:
+            inside[idx] = shapely.intersects_xy(geom, x[idx], y[idx])
+            e = np.flatnonzero(edge & ~inside)
+            if e.size:
+                inside[e] = shapely.intersects_xy(geom, -x[e], y[e])
+        return inside
+
+
+# --------------------------------------------------------------------------- circles
+
+
+def circle(lat: float, lon: float, radius_km: float) -> Zone:
+    """A geodesic circle: `radius_km` on the WGS 84 ellipsoid around (lat, lon)."""
+    lat = _finite(lat, "circle_latitude", N_("The circle's latitude must be a number."))
+    lon = _finite(lon, "circle_longitude", N_("The circle's longitude must be a number."))
+    radius_km = _finite(radius_km, "circle_radius", N_("The circle's radius must be a number."))
+    if not -90.0 <= lat <= 90.0:
+        raise GeoError("circle_latitude",
+                       N_("The circle's latitude %(lat)s is outside -90 to 90."), lat=lat)
+    if not -180.0 <= lon <= 180.0:
+        raise GeoError("circle_longitude",
+                       N_("The circle's longitude %(lon)s is outside -180 to 180."), lon=lon)
+    if not 0.0 < radius_km <= MAX_RADIUS_KM:
+        raise GeoError(
+            "circle_radius",
+            N_("The circle's radius must be more than 0 and at most %(max)d km; it is %(radius)s km."),
+            radius=radius_km, max=int(MAX_RADIUS_KM),
+        )
+    geom = _circle_polygon(lat, lon, radius_km)
+    return Zone(geometry=geom, circle=(lat, lon, radius_km))
+
+
+def _circle_polygon(lat: float, lon: float, radius_km: float) -> MultiPolygon:
+    az = np.linspace(0.0, 360.0, CIRCLE_VERTICES, endpoint=False)
+    n = az.size
+    lons, lats, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, radius_km * 1000.0))
+    ring = list(zip(np.asarray(lons).tolist(), np.asarray(lats).tolist()))
+    ring.append(ring[0])
+    pole = None
+    for pole_lat in (90.0, -90.0):
+        _, _, d = GEOD.inv(lon, lat, 0.0, pole_lat)
+        if d <= radius_km * 1000.0:
+            pole = pole_lat
+    shell = _unwrap_ring(ring, pole_hint=pole)
+    return _split_antimeridian(_polygonal(_shift_into_range(Polygon(shell))))
+
+
+# --------------------------------------------------------------------------- GeoJSON
+
+
+def parse_geojson(data: str | bytes | dict) -> Zone:
+    """Validate and normalise a GeoJSON zone (Polygon, MultiPolygon, Feature, FeatureCollection).
+
+    Raises GeoError for anything that is not a usable area.
+    """
+    obj = _load_json(data)
+    _check_crs(obj)
+    polygons_coords = _collect_polygon_coords(obj)
+    total = 0
+    for poly in polygons_coords:
+        total += _validate_polygon_coords(poly, total)
+    if total == 0:
+        raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
+
+    repaired = False
+    flat = True  # every polygon lies on a line: nothing to repair, simply no area
+    pieces: list[BaseGeometry] = []
+    for poly in polygons_coords:
+        if not poly:
+            continue
+        shell = _unwrap_ring([tuple(p[:2]) for p in poly[0]])
+        holes = [_unwrap_ring([tuple(p[:2]) for p in ring]) for ring in poly[1:]]
+        geom = Polygon(shell)
+        if holes:
+            centre_x = geom.centroid.x
+            holes = [_align_ring(h, centre_x) for h in holes]
+            geom = Polygon(shell, holes)
+        geom = _shift_into_range(geom)
+        if geom.bounds[2] - geom.bounds[0] > 360.0 + 1e-9:
+            raise GeoError("wraps_world",
+                           N_("The zone goes more than once around the world; draw it again."))
+        if geom.convex_hull.area == 0:
+            continue
+        flat = False
+        if not geom.is_valid:
+            geom = _polygonal(shapely.make_valid(geom))
+            repaired = True
+        if not geom.is_empty and geom.area > 0:
+            pieces.append(geom)
+
+    if not pieces:
+        if not flat:
+            raise GeoError("invalid_geometry",
+                           N_("The zone's outline crossed itself so badly that no area is left."))
+        raise GeoError("empty", N_("The zone has no area (its points are all on one line)."))
+
+    merged = _split_antimeridian(shapely.union_all([_split_antimeridian(p) for p in pieces]))
+    if merged.is_empty:
+        raise GeoError("empty", N_("The zone has no area (its points are all on one line)."))
+    return Zone(geometry=merged, repaired=repaired, note=NOTE_REPAIRED if repaired else None)
+
+
+def parse_zone_argument(text: str) -> Zone:
+    """A zone from the command line: `circle:LAT,LON,RADIUS_KM` or a GeoJSON file path."""
+    text = (text or "").strip()
+    if not text:
+        raise GeoError("zone_missing",
+                       N_("Give a zone: a GeoJSON file or circle:LAT,LON,RADIUS_KM."))
+    if text.lower().startswith("circle:"):
+        parts = [p.strip() for p in text[len("circle:"):].split(",")]
+        try:
+            if len(parts) != 3:
+                raise ValueError
+            lat, lon, radius = (float(p) for p in parts)
+        except ValueError:
+            raise GeoError(
+                "circle_syntax",
+                N_("Write a circle as circle:LAT,LON,RADIUS_KM, for example "
+                   "circle:45.42,-75.69,300; got %(text)s."),
+                text=text,
+            ) from None
+        return circle(lat, lon, radius)
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise GeoError("file_not_found",
+                       N_("The zone file %(path)s does not exist (or is not a file)."), path=text)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise GeoError("too_large",
+                       N_("The zone is too large (%(size)d bytes; the limit is %(limit)d)."),
+                       size=size, limit=MAX_BYTES)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GeoError("file_unreadable", N_("The zone file %(path)s cannot be read: %(detail)s"),
+                       path=text, detail=exc.strerror or str(exc)) from None
+    return parse_geojson(data)
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def _load_json(data: str | bytes | dict) -> dict:
+    if isinstance(data, dict):
+        return data
+    if isinstance(data, (bytes, bytearray)):
+        if len(data) > MAX_BYTES:
+            raise GeoError("too_large",
+                           N_("The zone is too large (%(size)d bytes; the limit is %(limit)d)."),
+                           size=len(data), limit=MAX_BYTES)
+        try:
+            data = bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise GeoError("not_json", N_("The zone is not valid JSON: %(detail)s"),
+                           detail="not UTF-8 text") from None
+    if not isinstance(data, str):
+        raise GeoError("not_geojson", N_("The zone must be a GeoJSON object."))
+    if len(data) > MAX_BYTES:
+        raise GeoError("too_large",
+                       N_("The zone is too large (%(size)d bytes; the limit is %(limit)d)."),
+                       size=len(data), limit=MAX_BYTES)
+    try:
+        obj = json.loads(data)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise GeoError("not_json", N_("The zone is not valid JSON: %(detail)s"), detail=detail) from None
+    if not isinstance(obj, dict):
+        raise GeoError(
+            "not_geojson",
+            N_("The zone must be a GeoJSON object (Polygon, MultiPolygon, Feature or FeatureCollection)."),
+        )
+    return obj
+
+
+def _check_crs(obj: dict) -> None:
+    crs = obj.get("crs")
+    if crs is None:
+        return
+    name = None
+    if isinstance(crs, dict):
+        props = crs.get("properties") or {}
+        name = props.get("name") if isinstance(props, dict) else None
+        if name is None and isinstance(props, dict) and "code" in props:
+            name = f"EPSG:{props['code']}"
+    if not isinstance(name, str) or name.strip().lower() not in ACCEPTED_CRS:
+        raise GeoError(
+            "unsupported_crs",
+            N_("The zone uses the coordinate reference system %(crs)s; only WGS 84 "
+               "longitude/latitude (CRS84, EPSG:4326) is supported."),
+            crs=name if isinstance(name, str) else json.dumps(crs)[:100],
+        )
+
+
+_POLYGONAL = ("Polygon", "MultiPolygon")
+_OTHER_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString")
+
+
+def _collect_polygon_coords(obj: dict) -> list[list]:
+    """Every polygon's coordinate array found in the object, or a GeoError."""
+    kind = obj.get("type")
+    if kind == "FeatureCollection":
+        features = obj.get("features")
+        if not isinstance(features, (list, tuple)):
+            raise GeoError("not_geojson", N_("A FeatureCollection needs a list of features."))
+        found: list[list] = []
+        seen_types: list[str] = []
+        for feature in features:
+            if not isinstance(feature, dict) or feature.get("type") != "Feature":
+                raise GeoError("not_geojson",
+                               N_("Every member of a FeatureCollection must be a Feature."))
+            geometry = feature.get("geometry")
+            gtype = geometry.get("type") if isinstance(geometry, dict) else None
+            if gtype is not None:
+                seen_types.append(str(gtype))
+            if gtype in _POLYGONAL or gtype == "GeometryCollection":
+                found.extend(_collect_polygon_coords(geometry))
+        if not found:
+            if seen_types:
+                _unsupported(seen_types[0])
+            raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
+        return found
+    if kind == "Feature":
+        geometry = obj.get("geometry")
+        if geometry is None:
+            raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
+        if not isinstance(geometry, dict):
+            raise GeoError("not_geojson", N_("A Feature's geometry must be a GeoJSON geometry."))
+        return _collect_polygon_coords(geometry)
+    if kind == "GeometryCollection":
+        members = obj.get("geometries")
+        if not isinstance(members, (list, tuple)):
+            raise GeoError("not_geojson", N_("A GeometryCollection needs a list of geometries."))
+        found = []
+        for member in members:
+            if isinstance(member, dict) and member.get("type") in _POLYGONAL:
+                found.extend(_collect_polygon_coords(member))
+        if not found:
+            raise GeoError("unsupported_geometry",
+                           N_("A zone must be an area; this collection has no Polygon or MultiPolygon."),
+                           type="GeometryCollection")
+        return found
+    if kind in _POLYGONAL:
+        coords = obj.get("coordinates")
+        if not isinstance(coords, (list, tuple)):
+            raise GeoError("bad_coordinates",
+                           N_("The zone's coordinates must be a list of [longitude, latitude] positions."))
+        if kind == "Polygon":
+            return [list(coords)] if coords else []
+        for poly in coords:
+            if not isinstance(poly, (list, tuple)):
+                raise GeoError("bad_coordinates",
+                               N_("The zone's coordinates must be a list of [longitude, latitude] positions."))
+        return [p for p in coords if p]
+    if kind in _OTHER_GEOMETRIES:
+        _unsupported(kind)
+    if kind is None:
+        raise GeoError(
+            "not_geojson",
+            N_("The zone must be a GeoJSON object (Polygon, MultiPolygon, Feature or FeatureCollection)."),
+        )
+    raise GeoError("unknown_type", N_("%(type)s is not a GeoJSON type a zone can use."),
+                   type=str(kind)[:50])
+
+
+def _unsupported(kind: str) -> None:
+    raise GeoError(
+        "unsupported_geometry",
+        N_("A zone must be an area: %(type)s is not supported. Draw a polygon or give a circle."),
+        type=str(kind)[:50],
+    )
+
+
+def _validate_polygon_coords(poly: list, seen: int) -> int:
+    """Check one polygon's rings and positions; returns its number of positions."""
+    count = 0
+    bad = GeoError("bad_coordinates",
+                   N_("The zone's coordinates must be numbers, as [longitude, latitude] positions."))
+    if not isinstance(poly, (list, tuple)):
+        raise bad
+    for ring in poly:
+        if not isinstance(ring, (list, tuple)):
+            raise bad
+        if len(ring) < 4:
+            raise GeoError(
+                "too_few_positions",
+                N_("Each ring of the zone needs at least 4 positions (a closed triangle); "
+                   "one has %(count)d."),
+                count=len(ring),
+            )
+        for pos in ring:
+            if not isinstance(pos, (list, tuple)) or len(pos) < 2:
+                raise bad
+            lon, lat = pos[0], pos[1]
+            for v in (lon, lat):
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    raise bad
+            if not -90.0 <= lat <= 90.0:
+                raise GeoError(
+                    "latitude_out_of_range",
+                    N_("Latitude %(lat)s is outside -90 to 90. GeoJSON positions are "
+                       "[longitude, latitude]: check the order."),
+                    lat=lat,
+                )
+            if abs(lon) > 1080.0:
+                raise GeoError("longitude_out_of_range",
+                               N_("Longitude %(lon)s is not a longitude on this planet."), lon=lon)
+        count += len(ring)
+        if seen + count > MAX_VERTICES:
+            raise GeoError(
+                "too_many_vertices",
+                N_("The zone has too many vertices (more than %(limit)d); simplify it."),
+                limit=MAX_VERTICES,
+            )
+        if list(ring[0][:2]) != list(ring[-1][:2]):
+            raise GeoError("unclosed_ring",
+                           N_("A ring of the zone is not closed: its last position must repeat the first."))
+    return count
+
+
+# --------------------------------------------------------------------------- antimeridian
+
+
+def _unwrap_ring(ring: list[tuple[float, float]], pole_hint: float | None = None) -> list:
+    """Make longitudes continuous: a jump of more than 180° is a crossing, not a detour.
+
+    A ring that ends up 360° away from where it started goes round a pole; it is closed
+    through that pole so the polygon covers the polar cap.
+    """
+    lons = np.array([p[0] for p in ring], dtype=float)
+    lats = np.array([p[1] for p in ring], dtype=float)
+    steps = np.diff(lons)
+    full_width = np.isclose(np.abs(steps), 360.0) & np.isclose(np.abs(lons[:-1]), 180.0)
+    jumps = (np.abs(steps) > 180.0) & ~full_width
+    adjust = np.where(jumps, -360.0 * np.round(steps / 360.0), 0.0)
+    # a step like 179 -> -179 (-358) must become +2, which round(-358/360) = -1 gives
+    unwrapped = lons + np.concatenate([[0.0], np.cumsum(adjust)])
+    # Move the ring so its first vertex is in [-180, 180).
+    shift = -360.0 * math.floor((unwrapped[0] + 180.0) / 360.0)
+    unwrapped = unwrapped + shift
+    coords = list(zip(unwrapped.tolist(), lats.tolist()))
+    drift = unwrapped[-1] - unwrapped[0]
+    if abs(drift) > 1e-9:
+        pole = pole_hint if pole_hint is not None else (90.0 if lats.mean() >= 0 else -90.0)
+        coords = coords + [(unwrapped[-1], pole), (unwrapped[0], pole), coords[0]]
+    return coords
+
+
+def _align_ring(ring: list, centre_x: float) -> list:
+    """Shift a hole by whole turns so it sits inside its (unwrapped) exterior."""
+    xs = [p[0] for p in ring]
+    mid = (min(xs) + max(xs)) / 2.0
+    k = round((centre_x - mid) / 360.0)
+    return [(x + 360.0 * k, y) for x, y in ring]
+
+
+def _shift_into_range(geom: BaseGeometry) -> BaseGeometry:
+    """Translate by whole turns so the western edge is in [-180, 180)."""
+    minx = geom.bounds[0]
+    k = math.floor((minx + 180.0) / 360.0)
+    return translate(geom, xoff=-360.0 * k) if k else geom
+
+
+def _split_antimeridian(geom: BaseGeometry) -> MultiPolygon:
+    """Cut at ±180 and bring each piece back into [-180, 180]."""
+    geom = _polygonal(geom)
+    if geom.is_empty:
+        return geom
+    minx, _, maxx, _ = geom.bounds
+    if minx >= -180.0 and maxx <= 180.0:
+        return geom
+    pieces = []
+    for k, world in _WORLD_BOXES:
+        part = _polygonal(geom.intersection(world))
+        if not part.is_empty:
+            pieces.append(translate(part, xoff=-360.0 * k) if k else part)
+    merged = _polygonal(shapely.union_all(pieces)) if pieces else MultiPolygon()
+    if not merged.is_valid:
+        merged = _polygonal(shapely.make_valid(merged))
+    return merged
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _polygonal(geom: BaseGeometry | None) -> MultiPolygon:
+    """The polygonal parts of any geometry, as a MultiPolygon (maybe empty)."""
+    if geom is None or geom.is_empty:
+        return MultiPolygon()
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    if isinstance(geom, MultiPolygon):
+        return geom
+    parts: list[Polygon] = []
+    for part in getattr(geom, "geoms", []):
+        parts.extend(_polygonal(part).geoms)
+    parts = [p for p in parts if not p.is_empty and p.area > 0]
+    if not parts:
+        return MultiPolygon()
+    if len(parts) == 1:
+        return MultiPolygon(parts)
+    return _as_multi(shapely.union_all(parts))
+
+
+def _as_multi(geom: BaseGeometry) -> MultiPolygon:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    return _polygonal(geom)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _finite(value: Any, code: str, message: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise GeoError(code, message) from None
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise GeoError(code, message)
+    return number
+
+
+def _as_arrays(lons: Any, lats: Any) -> tuple[np.ndarray, np.ndarray]:
+    lons = np.atleast_1d(np.asarray(lons, dtype=float))
+    lats = np.atleast_1d(np.asarray(lats, dtype=float))
+    if lons.shape != lats.shape:
+        raise ValueError("lons and lats must have the same shape")
+    return lons, lats
+
+
+def _wrap_lon(lons: np.ndarray) -> np.ndarray:
+    """Longitudes into [-180, 180] (180 itself stays 180)."""
+    out = lons.copy()
+    outside = (out < -180.0) | (out > 180.0)
+    if outside.any():
+        out[outside] = (out[outside] + 180.0) % 360.0 - 180.0
+    return out
+
+
+def _central_point(geom: MultiPolygon) -> tuple[float, float]:
+    """(lat, lon) of a point inside the zone, computed across the antimeridian if split."""
+    parts = list(geom.geoms)
+    east = any(p.bounds[2] >= 180.0 - 1e-9 for p in parts)
+    west = any(p.bounds[0] <= -180.0 + 1e-9 for p in parts)
+    if east and west and geom.bounds[2] - geom.bounds[0] > 180.0:
+        parts = [translate(p, xoff=360.0) if p.centroid.x < 0 else p for p in parts]
+        joined = shapely.union_all(parts)
+    else:
+        joined = geom
+    point = joined.centroid
+    if not joined.intersects(point):
+        point = joined.representative_point()
+    lon = float(_wrap_lon(np.array([point.x]))[0])
+    return (float(point.y), lon)

@@ -1,0 +1,346 @@
+"""Delivery tracking: one row per (campaign, recipient, channel), claimed before sending.
+
+"Nothing lost, nothing twice": the rows exist before any provider call
+(`create_deliveries`, idempotent), and a worker only sends what it has claimed with one
+conditional UPDATE (`pending` → `sending`), committed before the provider is called. A
+job run twice, or two workers on the same batch, therefore never send the same row twice;
+the second claim simply gets nothing. Our rows, not the job system's registries, are the
+truth about what was sent.
+
+A worker that dies between claim and record leaves rows in `sending`. After
+`stale_after` (longer than any job may run) another claim takes them again: better a
+rare duplicate than a traveller never warned. Temporary provider failures put rows back
+to `pending` and raise `RetryLater`, so the job system runs the batch again later.
+
+Sessions: `create_deliveries`, `record_results` and `apply_status` leave committing to
+the caller; `claim_batch` and the `send_*_batch` functions commit, because a claim must
+be visible to other workers before the provider is called.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from .errors import N_, NotifyError, RetryLater
+from .models import DELIVERY_STATES, Delivery
+from .providers.base import EmailBatch, EmailProvider, SendResult, SmsMessage, SmsProvider
+
+log = logging.getLogger(__name__)
+
+# Longer than the job timeout (600 s in emergency/jobs.py) so a live worker is never robbed.
+DEFAULT_STALE_AFTER = timedelta(minutes=15)
+NO_BATCH = -1  # rows that can never be sent (no address) are created failed, outside any batch
+_INSERT_CHUNK = 1000
+_ERROR_MAX = 2000
+
+# Status ranks: a status event only ever moves a delivery forward.
+_RANK = {"pending": 0, "sending": 1, "sent": 2, "failed": 3, "delivered": 4}
+# Provider statuses (Twilio MessageStatus, SendGrid event types) → our states.
+STATUS_MAP = {
+    "queued": "sent", "accepted": "sent", "sending": "sent", "sent": "sent", "scheduled": "sent",
+    "processed": "sent", "deferred": "sent",
+    "delivered": "delivered", "read": "delivered", "open": "delivered", "click": "delivered",
+    "undelivered": "failed", "failed": "failed", "bounce": "failed", "dropped": "failed",
+    "blocked": "failed", "canceled": "failed",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _insert_for(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - we support the two databases of DESIGN.md
+        raise NotImplementedError(f"create_deliveries does not support {dialect}")
+    return insert
+
+
+def create_deliveries(session: Session, campaign_id: int,
+                      rows: Iterable[tuple[int, str, str | None, str]],
+                      batch_sizes: dict[str, int]) -> dict[str, int]:
+    """Create the delivery rows of a campaign and number them into batches.
+
+    `rows` are (recipient_id, channel, address, language). Rows that already exist for
+    this campaign are left untouched, so calling this again (a retried job) creates no
+    duplicate; new rows go into new batches after the existing ones. A row with no
+    address is recorded as failed, outside any batch. Returns, per channel of
+    `batch_sizes`, how many batches there are (batches are numbered 0..n-1).
+    """
+    for channel, size in batch_sizes.items():
+        if not isinstance(size, int) or size < 1:
+            raise NotifyError(N_("The batch size for %(channel)s must be a positive whole number."),
+                              channel=channel)
+    seen: set[tuple[int, str]] = set()
+    wanted: list[tuple[int, str, str, str]] = []
+    for recipient_id, channel, address, language in rows:
+        if channel not in batch_sizes:
+            raise NotifyError(N_("Unknown channel %(channel)s."), channel=channel)
+        key = (int(recipient_id), channel)
+        if key not in seen:
+            seen.add(key)
+            wanted.append((key[0], channel, (address or "").strip(), (language or "en")[:2]))
+
+    existing = set(session.execute(
+        select(Delivery.recipient_id, Delivery.channel).where(Delivery.campaign_id == campaign_id)
+    ).tuples())
+    next_batch = {channel: 0 for channel in batch_sizes}
+    for channel, top in session.execute(
+        select(Delivery.channel, func.max(Delivery.batch))
+        .where(Delivery.campaign_id == campaign_id).group_by(Delivery.channel)
+    ).tuples():
+        if channel in next_batch and top is not None:
+            next_batch[channel] = max(top, NO_BATCH) + 1
+
+    now = _now()
+    counters = {channel: 0 for channel in batch_sizes}
+    values = []
+    for recipient_id, channel, address, language in wanted:
+        if (recipient_id, channel) in existing:
+            continue
+        row = dict(campaign_id=campaign_id, recipient_id=recipient_id, channel=channel,
+                   address=address, language=language, attempts=0,
+                   created_at=now, updated_at=now)
+        if address:
+            row.update(status="pending",
+                       batch=next_batch[channel] + counters[channel] // batch_sizes[channel])
+            counters[channel] += 1
+        else:
+            row.update(status="failed", batch=NO_BATCH, error="no address")
+        values.append(row)
+
+    if values:
+        insert = _insert_for(session)
+        stmt = insert(Delivery.__table__).on_conflict_do_nothing(
+            index_elements=["campaign_id", "recipient_id", "channel"])
+        for start in range(0, len(values), _INSERT_CHUNK):
+            session.execute(stmt, values[start:start + _INSERT_CHUNK])
+    session.flush()
+    return batch_counts(session, campaign_id, batch_sizes)
+
+
+def batch_counts(session: Session, campaign_id: int, channels: Iterable[str]) -> dict[str, int]:
+    """How many batches each channel of a campaign has (0 when it has none)."""
+    counts = {channel: 0 for channel in channels}
+    for channel, top in session.execute(
+        select(Delivery.channel, func.max(Delivery.batch))
+        .where(Delivery.campaign_id == campaign_id, Delivery.batch >= 0)
+        .group_by(Delivery.channel)
+    ).tuples():
+        if channel in counts and top is not None:
+            counts[channel] = top + 1
+    return counts
+
+
+def claim_batch(session: Session, campaign_id: int, channel: str, batch: int, *,
+                stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+                now: datetime | None = None) -> list[Delivery]:
+    """Claim the sendable rows of one batch for this worker, and commit the claim.
+
+    One conditional UPDATE moves `pending` rows (and rows left in `sending` for longer
+    than `stale_after`; None never reclaims) to `sending`. Concurrent claims are
+    serialised by the database, so a row is returned to one claimer only.
+    """
+    now = now or _now()
+    claimable = Delivery.status == "pending"
+    if stale_after is not None:
+        claimable = or_(claimable, and_(Delivery.status == "sending",
+                                        Delivery.claimed_at < now - stale_after))
+    stmt = (
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.channel == channel,
+               Delivery.batch == batch, claimable)
+        .values(status="sending", attempts=Delivery.attempts + 1, claimed_at=now, updated_at=now)
+        .returning(Delivery.id)
+    )
+    ids = list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
+    session.commit()
+    if not ids:
+        return []
+    return list(session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
+        .execution_options(populate_existing=True)
+    ))
+
+
+def record_results(session: Session, results: Iterable[SendResult], provider_name: str | None = None,
+                   *, max_attempts: int | None = None) -> None:
+    """Record provider outcomes: sent, pending again (retryable) or failed. Does not commit.
+
+    A retryable failure on a row already tried `max_attempts` times fails for good.
+    A row another worker already recorded as sent or beyond is not moved back.
+    """
+    results = list(results)
+    if not results:
+        return
+    rows = {d.id: d for d in session.scalars(
+        select(Delivery).where(Delivery.id.in_([r.delivery_id for r in results])))}
+    now = _now()
+    for result in results:
+        delivery = rows.get(result.delivery_id)
+        if delivery is None or delivery.status not in ("sending", "pending"):
+            continue
+        if provider_name:
+            delivery.provider = provider_name
+        delivery.updated_at = now
+        if result.ok:
+            delivery.status = "sent"
+            delivery.provider_message_id = result.provider_message_id
+            delivery.sent_at = now
+            delivery.error = None
+        elif result.retryable and (max_attempts is None or delivery.attempts < max_attempts):
+            delivery.status = "pending"
+            delivery.error = (result.error or "")[:_ERROR_MAX] or None
+        else:
+            delivery.status = "failed"
+            delivery.error = (result.error or "failed")[:_ERROR_MAX]
+    session.flush()
+
+
+def apply_status(session: Session, provider_message_id: str | None, status: str,
+                 error: str | None = None, *, delivery_id: int | None = None) -> bool:
+    """Apply a provider status callback; True if a delivery changed. Does not commit.
+
+    `status` is ours (sent, delivered, failed) or a provider's (Twilio's MessageStatus,
+    SendGrid's event type); unknown statuses are ignored. Statuses only move forward:
+    nothing moves a delivery back from delivered, and a late "sent" does not undo
+    "failed". SendGrid events name the delivery by `delivery_id` (our custom_args).
+    """
+    state = STATUS_MAP.get((status or "").strip().lower())
+    if state is None:
+        return False
+    if delivery_id is not None:
+        delivery = session.get(Delivery, delivery_id)
+    elif provider_message_id:
+        delivery = session.scalars(
+            select(Delivery).where(Delivery.provider_message_id == provider_message_id).limit(1)
+        ).first()
+    else:
+        return False
+    if delivery is None or _RANK[state] <= _RANK.get(delivery.status, 0):
+        return False
+    delivery.status = state
+    delivery.updated_at = _now()
+    if state == "failed":
+        delivery.error = (error or status)[:_ERROR_MAX]
+    session.flush()
+    return True
+
+
+def campaign_stats(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Counts per channel per status (every status present, zero or not) plus 'total'."""
+    stats: dict[str, dict[str, int]] = {}
+    for channel, status, count in session.execute(
+        select(Delivery.channel, Delivery.status, func.count())
+        .where(Delivery.campaign_id == campaign_id)
+        .group_by(Delivery.channel, Delivery.status)
+    ).tuples():
+        per = stats.setdefault(channel, {state: 0 for state in (*DELIVERY_STATES, "total")})
+        per[status] = per.get(status, 0) + count
+        per["total"] += count
+    return stats
+
+
+def _release(session: Session, deliveries: Iterable[Delivery]) -> None:
+    """Put claimed rows that were not sent back to pending (nothing was sent for them)."""
+    ids = [d.id for d in deliveries]
+    if ids:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
+            .values(status="pending", updated_at=_now()),
+            execution_options={"synchronize_session": False},
+        )
+        session.commit()
+
+
+def _finish(results: list[SendResult]) -> list[SendResult]:
+    retry = [r for r in results if not r.ok and r.retryable]
+    if retry:
+        raise RetryLater(len(retry), retry[0].error)
+    return results
+
+
+def send_email_batch(session: Session, campaign_id: int, batch: int, provider: EmailProvider,
+                     render: Callable[[list[Delivery]], list[EmailBatch]], *,
+                     stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+                     max_attempts: int | None = None) -> list[SendResult]:
+    """Claim an email batch, render it, send it, record the outcome (safe to run twice).
+
+    `render` turns the claimed deliveries into one EmailBatch per language (or however
+    it likes); a claimed delivery it leaves out is recorded as failed, and a recipient it
+    adds that was not claimed is not sent. Raises RetryLater if some rows are pending again.
+    """
+    claimed = claim_batch(session, campaign_id, "email", batch, stale_after=stale_after)
+    if not claimed:
+        return []
+    try:
+        batches = render(claimed)
+    except Exception:
+        _release(session, claimed)
+        raise
+    claimed_ids = {d.id for d in claimed}
+    rendered: set[int] = set()
+    results: list[SendResult] = []
+    for email in batches:
+        recipients = [r for r in email.recipients
+                      if r.delivery_id in claimed_ids and r.delivery_id not in rendered]
+        if len(recipients) != len(email.recipients):
+            log.warning("render returned %d unclaimed or repeated recipient(s); not sent",
+                        len(email.recipients) - len(recipients))
+        if not recipients:
+            continue
+        rendered.update(r.delivery_id for r in recipients)
+        email.recipients = recipients
+        try:
+            outcome = provider.send_batch(email)
+        except Exception as exc:  # a provider must not raise; if it does, try again later
+            log.exception("email provider %s raised", getattr(provider, "name", provider))
+            outcome = [SendResult(r.delivery_id, False, None, f"provider error: {exc}", True)
+                       for r in recipients]
+        record_results(session, outcome, getattr(provider, "name", None), max_attempts=max_attempts)
+        session.commit()
+        results.extend(outcome)
+    missing = [SendResult(i, False, None, "not rendered", False) for i in sorted(claimed_ids - rendered)]
+    if missing:
+        record_results(session, missing)
+        session.commit()
+        results.extend(missing)
+    return _finish(results)
+
+
+def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: SmsProvider,
+                   render: Callable[[Delivery], SmsMessage], *,
+                   stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+                   max_attempts: int | None = None) -> list[SendResult]:
+    """Claim an SMS batch and send each message, recording each outcome as it comes.
+
+    Recording after every message keeps what a dying worker leaves in `sending` small.
+    Raises RetryLater if some rows are pending again.
+    """
+    claimed = claim_batch(session, campaign_id, "sms", batch, stale_after=stale_after)
+    results: list[SendResult] = []
+    for index, delivery in enumerate(claimed):
+        try:
+            message = render(delivery)
+        except Exception:
+            _release(session, claimed[index:])
+            raise
+        if message.delivery_id != delivery.id:
+            message.delivery_id = delivery.id
+        try:
+            result = provider.send(message)
+        except Exception as exc:  # a provider must not raise; if it does, try again later
+            log.exception("SMS provider %s raised", getattr(provider, "name", provider))
+            result = SendResult(delivery.id, False, None, f"provider error: {exc}", True)
+        record_results(session, [result], getattr(provider, "name", None), max_attempts=max_attempts)
+        session.commit()
+        results.append(result)
+    return _finish(results)

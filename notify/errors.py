@@ -1,0 +1,37 @@
+"""Errors raised by the notify package, carrying an untranslated message.
+
+notify has no Flask, so it cannot translate. It marks user-facing text with the no-op
+`N_` (so `pybabel extract -k N_` finds it) and raises `NotifyError` with the English
+template and its parameters; the web layer shows `gettext(err.message) % err.params`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def N_(message: str) -> str:
+    """Mark `message` for translation without translating it here."""
+    return message
+
+
+class NotifyError(ValueError):
+    """A problem a person must fix; `.message` is a %(name)s template, `.params` its values."""
+
+    def __init__(self, message: str, **params: Any):
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
+
+
+class RetryLater(Exception):
+    """Some messages of a batch hit a temporary provider failure and were left pending.
+
+    The job system should run the same job again later (the application maps this to
+    RQ's Retry); the rows already sent are not sent again because they are no longer
+    pending.
+    """
+
+    def __init__(self, pending: int, reason: str | None = None):
+        self.pending = pending
+        self.reason = reason
+        super().__init__(f"{pending} message(s) left pending for retry: {reason or 'temporary failure'}")

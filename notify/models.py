@@ -1,0 +1,101 @@
+"""Delivery tracking tables.
+
+A `Delivery` row exists before any provider call and is claimed with a conditional
+UPDATE, so a retried or duplicated job never calls the provider twice for the same
+(campaign, recipient, channel). `campaign_id` and `recipient_id` are opaque to notify
+(the application uses alert ids and traveller ids).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, Integer, MetaData, String, Text, UniqueConstraint, Index
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class NotifyBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# pending -> sending (claimed) -> sent -> delivered | failed ; pending -> failed (no address)
+DELIVERY_STATES = ("pending", "sending", "sent", "delivered", "failed")
+
+
+class Delivery(NotifyBase):
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, index=True)
+    recipient_id: Mapped[int] = mapped_column(Integer, index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms
+    address: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    batch: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    provider: Mapped[str | None] = mapped_column(String(20))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "recipient_id", "channel", name="uq_deliveries_once"),
+        Index("ix_deliveries_batch", "campaign_id", "channel", "batch"),
+    )
+
+
+class OutboxMessage(NotifyBase):
+    """What the outbox provider 'sent': stored and shown in the console instead of delivered."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    to: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    delivery_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InboundMessage(NotifyBase):
+    """An SMS reply, stored before it is acknowledged; unique on the provider's id."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(100), unique=True)
+    from_number: Mapped[str] = mapped_column(String(32), index=True)
+    to_number: Mapped[str | None] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(20))  # safe | need_help | opt_out | opt_in | None
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProviderEvent(NotifyBase):
+    """A provider status event already applied; makes webhooks idempotent on the event id."""
+
+    __tablename__ = "provider_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_provider_events_once"),)

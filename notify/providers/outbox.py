@@ -1,0 +1,68 @@
+"""The outbox: the embedded default provider, storing messages instead of sending them.
+
+With no provider keys set, alerts still go through the whole delivery path and land in
+the `outbox_messages` table, where the console shows them exactly as a recipient would
+have read them (substitutions applied, one row per recipient).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from sqlalchemy.orm import Session, scoped_session
+
+from ..models import OutboxMessage
+from .base import EmailBatch, SendResult, SmsMessage, apply_substitutions
+
+
+@contextmanager
+def _session(factory: Callable[[], Session]) -> Iterator[Session]:
+    # A scoped_session hands back the caller's own thread session: use it, do not close it.
+    if isinstance(factory, scoped_session):
+        yield factory()
+        return
+    with factory() as session:
+        yield session
+
+
+def _results(rows: list[OutboxMessage]) -> list[SendResult]:
+    return [SendResult(r.delivery_id, True, f"outbox-{r.id}") for r in rows]
+
+
+class OutboxEmail:
+    name = "outbox"
+
+    def __init__(self, session_factory: Callable[[], Session]):
+        self.session_factory = session_factory
+
+    def send_batch(self, batch: EmailBatch) -> list[SendResult]:
+        with _session(self.session_factory) as session:
+            rows = [
+                OutboxMessage(
+                    channel="email",
+                    to=r.to,
+                    subject=apply_substitutions(batch.subject, r.substitutions),
+                    body=apply_substitutions(batch.text, r.substitutions),
+                    html=apply_substitutions(batch.html, r.substitutions),
+                    delivery_id=r.delivery_id,
+                )
+                for r in batch.recipients
+            ]
+            session.add_all(rows)
+            session.commit()
+            return _results(rows)
+
+
+class OutboxSms:
+    name = "outbox"
+
+    def __init__(self, session_factory: Callable[[], Session]):
+        self.session_factory = session_factory
+
+    def send(self, message: SmsMessage) -> SendResult:
+        with _session(self.session_factory) as session:
+            row = OutboxMessage(channel="sms", to=message.to, body=message.body,
+                                delivery_id=message.delivery_id)
+            session.add(row)
+            session.commit()
+            return _results([row])[0]

@@ -1,0 +1,201 @@
+"""Shared fixtures, in the style of Flask's tutorial: `app`, `client`, `runner`.
+
+Every test app gets a fresh, migrated database. `backend_session` runs a test on SQLite and
+on PostgreSQL+PostGIS with the same assertions; PostGIS and Redis tests are skipped when
+those servers are absent, except under CI=true where their absence is a failure.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from emergency import create_app
+from emergency.database import make_engine
+from emergency.migrate import upgrade
+
+PASSWORD = "correct horse battery staple"
+USERS = (
+    ("coordinator@example.org", "Cora Coordinator", "coordinator"),
+    ("coordinator2@example.org", "Colin Coordinator", "coordinator"),
+    ("approver@example.org", "Ada Approver", "approver"),
+    ("viewer@example.org", "Vic Viewer", "viewer"),
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _unavailable(what: str, why: Exception):
+    if IN_CI:
+        pytest.fail(f"{what} is required when CI=true but is not available: {why}")
+    pytest.skip(f"{what} not available: {why}")
+
+
+@pytest.fixture(scope="session")
+def postgis_url():
+    """A fresh PostgreSQL database with PostGIS for this test session, dropped at the end."""
+    name = f"emergency_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "not available"
+        _unavailable("PostgreSQL", exc)
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        eng = create_engine(url)
+        with eng.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        eng.dispose()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("PostGIS", exc)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    """Empty every table (schema stays), so each test starts from nothing."""
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename NOT IN "
+            "('alembic_version','spatial_ref_sys')"))]
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgis_migrated(postgis_url):
+    eng = make_engine(postgis_url)
+    upgrade(eng)
+    eng.dispose()
+    return postgis_url
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def database_url(request, tmp_path):
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        eng = make_engine(url)
+        upgrade(eng)
+        eng.dispose()
+        return url
+    url = request.getfixturevalue("postgis_migrated")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def backend_session(database_url):
+    """A Session on a fresh, migrated database; parametrised over SQLite and PostGIS."""
+    eng = make_engine(database_url)
+    session = sessionmaker(bind=eng, expire_on_commit=False)()
+    yield session
+    session.close()
+    eng.dispose()
+
+
+def _make_app(url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "ENV_NAME": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": url,
+        "WTF_CSRF_ENABLED": False,
+        "JOBS_MODE": "sync",
+        "PUBLIC_BASE_URL": "https://consular.test",
+        "TWILIO_AUTH_TOKEN": None,
+        "SENDGRID_API_KEY": None,
+        "TWILIO_ACCOUNT_SID": None,
+        "REDIS_URL": None,
+        "APPROVAL_THRESHOLD": 25,
+    }
+    config.update(overrides)
+    app = create_app(config)
+    eng = make_engine(url)
+    upgrade(eng)
+    eng.dispose()
+    with app.app_context():
+        from emergency.auth import create_user, issue_api_token
+        from emergency.database import db_session
+
+        tokens = {}
+        for email, name, role in USERS:
+            user = create_user(email, name, role, PASSWORD)
+            tokens[email] = issue_api_token(user)
+        db_session().commit()
+    app.config["TEST_API_TOKENS"] = tokens
+    return app
+
+
+@pytest.fixture
+def app_overrides():
+    """Override in a test module to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, app_overrides):
+    app = _make_app(f"sqlite:///{tmp_path / 'app.db'}", **app_overrides)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """The app's session, inside an app context."""
+    from emergency.database import db_session
+
+    with app.app_context():
+        yield db_session()
+
+
+def login(client, email: str, password: str = PASSWORD):
+    return client.post("/login", data={"email": email, "password": password}, follow_redirects=True)
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(email: str):
+        response = login(client, email)
+        assert response.status_code == 200
+        return client
+
+    return _login
+
+
+def api_headers(app, email: str = "coordinator@example.org") -> dict:
+    return {"Authorization": f"Bearer {app.config['TEST_API_TOKENS'][email]}"}
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        from redis import Redis
+
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("Redis", exc)
+    from redis import Redis
+
+    Redis.from_url(REDIS_URL).flushdb()
+    yield REDIS_URL
+    Redis.from_url(REDIS_URL).flushdb()
