@@ -108,7 +108,7 @@ def seed(count: int, rng_seed: int):
 @with_appcontext
 def import_travellers(path: str):
     """Bulk import travellers from CSV (one row per stop; see README)."""
-    from registry.importer import ImportError_ as ImportFailed, import_csv
+    from registry.importer import ImportFileError as ImportFailed, import_csv
 
     size = os.path.getsize(path)
     with open(path, encoding="utf-8-sig", newline="") as fh, \

@@ -89,14 +89,13 @@ def create_deliveries(session: Session, campaign_id: int,
             seen.add(key)
             wanted.append((key[0], channel, (address or "").strip(), (language or "en")[:2]))
 
-    existing = set(session.execute(
-        select(Delivery.recipient_id, Delivery.channel).where(Delivery.campaign_id == campaign_id)
-    ).tuples())
+    existing = {(recipient_id, channel) for recipient_id, channel in session.execute(
+        select(Delivery.recipient_id, Delivery.channel).where(Delivery.campaign_id == campaign_id))}
     next_batch = {channel: 0 for channel in batch_sizes}
     for channel, top in session.execute(
         select(Delivery.channel, func.max(Delivery.batch))
         .where(Delivery.campaign_id == campaign_id).group_by(Delivery.channel)
-    ).tuples():
+    ):
         if channel in next_batch and top is not None:
             next_batch[channel] = max(top, NO_BATCH) + 1
 
@@ -134,7 +133,7 @@ def batch_counts(session: Session, campaign_id: int, channels: Iterable[str]) ->
         select(Delivery.channel, func.max(Delivery.batch))
         .where(Delivery.campaign_id == campaign_id, Delivery.batch >= 0)
         .group_by(Delivery.channel)
-    ).tuples():
+    ):
         if channel in counts and top is not None:
             counts[channel] = top + 1
     return counts
@@ -242,7 +241,7 @@ def campaign_stats(session: Session, campaign_id: int) -> dict[str, dict[str, in
         select(Delivery.channel, Delivery.status, func.count())
         .where(Delivery.campaign_id == campaign_id)
         .group_by(Delivery.channel, Delivery.status)
-    ).tuples():
+    ):
         per = stats.setdefault(channel, {state: 0 for state in (*DELIVERY_STATES, "total")})
         per[status] = per.get(status, 0) + count
         per["total"] += count
@@ -305,6 +304,10 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
             log.exception("email provider %s raised", getattr(provider, "name", provider))
             outcome = [SendResult(r.delivery_id, False, None, f"provider error: {exc}", True)
                        for r in recipients]
+        answered = {r.delivery_id for r in outcome}
+        outcome = [r for r in outcome if r.delivery_id in claimed_ids] + [
+            SendResult(r.delivery_id, False, None, "no result from provider", True)
+            for r in recipients if r.delivery_id not in answered]
         record_results(session, outcome, getattr(provider, "name", None), max_attempts=max_attempts)
         session.commit()
         results.extend(outcome)

@@ -44,7 +44,7 @@ SOURCE = "import"
 MAX_EXTERNAL_ID_LENGTH = 100
 CHUNK = 5_000          # rows per executemany
 IN_CHUNK = 500         # values per IN (...) lookup
-PROGRESS_EVERY = 1_000
+PROGRESS_BYTES = 64_000  # report progress about this often
 
 _T = Traveller.__table__
 _TRIP = Trip.__table__
@@ -197,7 +197,19 @@ def _rows(fileobj: TextIO, report: ImportReport,
           progress: Callable[[int], None] | None) -> Iterable[tuple[int, dict[str, str] | None, str, int]]:
     """Check the header, then yield `(line_no, row, external_id, field_count)` for each
     non-blank data row; `row` is None when the row has the wrong number of fields."""
-    reader = csv.reader(fileobj)
+    consumed = [0]  # bytes read since the last progress call
+
+    def counting(lines):
+        for text in lines:
+            consumed[0] += len(text.encode("utf-8"))
+            yield text
+
+    def report_progress():
+        if progress and consumed[0]:
+            progress(consumed[0])
+            consumed[0] = 0
+
+    reader = csv.reader(counting(fileobj))
     try:
         header = next(reader)
     except StopIteration:
@@ -232,16 +244,17 @@ def _rows(fileobj: TextIO, report: ImportReport,
         try:
             values = next(reader)
         except StopIteration:
+            report_progress()
             break
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ImportFileError(N_("Line %(line)s is not readable CSV (%(detail)s); nothing was imported."),
                                   line=last_line + 1, detail=str(exc)) from None
         line, last_line = last_line + 1, reader.line_num
+        if consumed[0] >= PROGRESS_BYTES:
+            report_progress()
         if not values or all(not v.strip() for v in values):
             continue  # blank lines are not rows
         report.rows += 1
-        if progress and report.rows % PROGRESS_EVERY == 0:
-            progress(report.rows)
         raw_ext = values[ext_index].strip() if len(values) > ext_index else ""
         if len(values) != width:
             yield line, None, raw_ext, len(values)
@@ -254,8 +267,8 @@ def import_csv(session: Session, fileobj: TextIO,
     """Import travellers from an open text file; see the module docstring for the contract.
 
     Raises `ImportFileError` (nothing imported) when the header is wrong or the file is not
-    CSV. `progress(rows_read)` is called every 1,000 rows and once at the end of reading.
-    Does not commit.
+    CSV. `progress(n)` is called as the file is read with the number of bytes read since the
+    previous call (so `click.progressbar(length=file_size).update` fits). Does not commit.
     """
     report = ImportReport()
     checker = _RowChecker()
@@ -298,9 +311,6 @@ def import_csv(session: Session, fileobj: TextIO,
             continue
         group.lines.append(line)
         group.stops.append(stop)
-    if progress:
-        progress(report.rows)
-
     good: list[_Group] = []
     for group in groups.values():
         if group.bad_line is None:

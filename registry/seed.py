@@ -138,7 +138,8 @@ def seed(session: Session, n: int, progress: Callable[[int], None] | None = None
          today: date | None = None) -> int:
     """Create `n` synthetic travellers (each with one trip of 1–3 stops); return how many.
 
-    `progress(k)` is called after each chunk with the number created so far. Destinations
+    `progress(k)` is called after each chunk with the number just created (an increment,
+    so `click.progressbar(length=n).update` fits). Destinations
     exclude `home_country` (a consular registry is about citizens abroad). Does not commit.
     """
     if n <= 0:
@@ -226,6 +227,6 @@ def seed(session: Session, n: int, progress: Callable[[int], None] | None = None
         session.execute(insert(_STOP), stop_rows)
         created += size
         if progress:
-            progress(created)
+            progress(size)
     session.flush()
     return created

@@ -6,8 +6,12 @@ those servers are absent, except under CI=true where their absence is a failure.
 """
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -83,11 +87,9 @@ def postgis_migrated(postgis_url):
 def database_url(request, tmp_path):
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        eng = make_engine(url)
-        upgrade(eng)
-        eng.dispose()
-        return url
+        path = tmp_path / "test.db"
+        shutil.copyfile(_migrated_sqlite_template(), path)
+        return f"sqlite:///{path}"
     url = request.getfixturevalue("postgis_migrated")
     _reset_postgres(url)
     return url
@@ -101,6 +103,26 @@ def backend_session(database_url):
     yield session
     session.close()
     eng.dispose()
+
+
+@functools.lru_cache(maxsize=1)
+def _password_hash() -> str:
+    """Hashing is slow on purpose (scrypt); tests hash the shared password once."""
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(PASSWORD)
+
+
+@functools.lru_cache(maxsize=1)
+def _migrated_sqlite_template() -> Path:
+    """An SQLite database migrated once per test session; each test app gets a copy."""
+    path = Path(tempfile.mkdtemp(prefix="emergency-template-")) / "template.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    with eng.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    eng.dispose()
+    return path
 
 
 def _make_app(url: str, **overrides):
@@ -119,17 +141,21 @@ def _make_app(url: str, **overrides):
         "APPROVAL_THRESHOLD": 25,
     }
     config.update(overrides)
+    if url.startswith("sqlite:///"):
+        shutil.copyfile(_migrated_sqlite_template(), url[len("sqlite:///"):])
+    else:
+        eng = make_engine(url)
+        upgrade(eng)
+        eng.dispose()
     app = create_app(config)
-    eng = make_engine(url)
-    upgrade(eng)
-    eng.dispose()
     with app.app_context():
         from emergency.auth import create_user, issue_api_token
         from emergency.database import db_session
 
         tokens = {}
         for email, name, role in USERS:
-            user = create_user(email, name, role, PASSWORD)
+            user = create_user(email, name, role)
+            user.password_hash = _password_hash()
             tokens[email] = issue_api_token(user)
         db_session().commit()
     app.config["TEST_API_TOKENS"] = tokens

@@ -1,6 +1,8 @@
 """Fixtures for notify: a temporary SQLite database and the local fake providers."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -11,9 +13,14 @@ from notify.models import NotifyBase
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'notify.db'}")
+    """A fresh notify schema: a temporary SQLite file, or NOTIFY_TEST_DATABASE_URL if set."""
+    url = os.environ.get("NOTIFY_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'notify.db'}"
+    engine = create_engine(url)
+    NotifyBase.metadata.drop_all(engine)
     NotifyBase.metadata.create_all(engine)
     yield engine
+    if not url.startswith("sqlite"):
+        NotifyBase.metadata.drop_all(engine)
     engine.dispose()
 
 

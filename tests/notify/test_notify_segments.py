@@ -78,9 +78,10 @@ def test_emoji_count_as_two_utf16_units():
 
 
 def test_emoji_is_not_split_across_ucs2_parts():
-    # 66 units then an emoji: the surrogate pair goes whole into the second part.
-    assert sms_info("ê" * 66 + "🙂" + "ê" * 66).segments == 2
-    assert sms_info("ê" * 66 + "🙂" + "ê" * 67).segments == 3
+    # 66 units then an emoji: the surrogate pair goes whole into the second part, so
+    # 134 units need three parts (66 | 2+65 | 1), not the two that 134 / 67 suggests.
+    assert sms_info("ê" * 66 + "🙂" + "ê" * 65).segments == 2
+    assert sms_info("ê" * 66 + "🙂" + "ê" * 66).segments == 3
 
 
 def test_gsm_safe_folds_circumflexes_and_keeps_gsm7_accents():

@@ -114,8 +114,7 @@ def test_sandbox_mode_is_sent_as_a_boolean(fake_sendgrid):
     assert fake_sendgrid.mails[0]["mail_settings"] == {"sandbox_mode": {"enable": True}}
 
 
-def test_fake_sendgrid_rejects_a_request_without_personalizations(fake_sendgrid):
-    from notify.providers.base import EmailBatch
+def test_empty_batch_sends_no_request(fake_sendgrid):
     provider = SendGridEmail("SG.test-key", host=fake_sendgrid.base_url, from_email="alerts@consular.example")
     results = provider.send_batch(EmailBatch("en", "s", "t", None, []))
     assert results == [] and fake_sendgrid.requests == []

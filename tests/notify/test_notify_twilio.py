@@ -83,3 +83,10 @@ def test_unreachable_server_is_retryable():
 ])
 def test_retryable_classification(status, code, expected):
     assert is_retryable(status, code) is expected
+
+
+def test_number_that_replied_stop_fails_for_good(provider, fake_twilio):
+    fake_twilio.opted_out.add("+33687654321")
+    result = provider.send(SmsMessage(3, "+33687654321", "hi"))
+    assert (result.ok, result.retryable, result.delivery_id) == (False, False, 3)
+    assert "21610" in result.error

@@ -37,7 +37,8 @@ def add_traveller(session, *stops, external_id=None) -> Traveller:
                           family_name=f"Traveller {n}", email=f"t{n}@example.org")
     session.add(traveller)
     session.flush()
-    trip = Trip(traveller=traveller)
+    trip = Trip(traveller_id=traveller.id)
+    session.add(trip)
     for precision, country, point, (arrival, departure) in stops:
         lat, lon = point if point else (None, None)
         trip.stops.append(Stop(traveller_id=traveller.id, country=country, lat=lat, lon=lon,

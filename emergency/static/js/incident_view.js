@@ -37,7 +37,7 @@
   var ids = {
     affected: "stat-affected", delivered: "stat-delivered", safe: "stat-safe",
     need_help: "stat-need-help", no_answer: "stat-no-answer",
-    sent: "stat-sent", pending: "stat-pending", failed: "stat-failed"
+    sent: "stat-sent", messages_sent: "stat-sent", pending: "stat-pending", failed: "stat-failed"
   };
   function refresh() {
     if (document.hidden) { return; }
@@ -63,7 +63,7 @@
     function update() {
       Console.postJSON(data.sms_info_url, { text: area.value }).then(function (res) {
         if (!res.ok || !out) { return; }
-        out.textContent = Console.fill(labels.sms || "", {
+        out.textContent = Console.fill((res.data.segments === 1 ? labels.sms_one : labels.sms_many) || "", {
           length: res.data.length, segments: res.data.segments, encoding: res.data.encoding
         });
         out.classList.toggle("warn", res.data.segments > 1);
