@@ -219,3 +219,7 @@ def demo(count: int, port: int):
 def init_app(app: Flask) -> None:
     for command in (db_group, worker, cron, seed, import_travellers, affected, create_user_command, demo):
         app.cli.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+try:  # WTForms >= 3.3 deprecates (value, label) tuples in favour of SelectChoice
+    from wtforms import SelectChoice as _Choice
+except ImportError:  # pragma: no cover - older WTForms
+    def _Choice(value, label):
+        return (value, label)
+
 ZONE_KINDS = ("draw", "upload", "circle")
 CHANNELS = ("email", "sms")
 
@@ -41,8 +47,8 @@ class IncidentForm(FlaskForm):
                           render_kw={"type": "datetime-local"})
     zone_kind = RadioField(
         _l("Zone"), default="draw",
-        choices=[("draw", _l("Draw on the map")), ("upload", _l("Upload a GeoJSON file")),
-                 ("circle", _l("Circle"))],
+        choices=[_Choice("draw", _l("Draw on the map")), _Choice("upload", _l("Upload a GeoJSON file")),
+                 _Choice("circle", _l("Circle"))],
     )
     zone_geojson = HiddenField()
     zone_file = FileField(_l("GeoJSON file"), render_kw={"accept": ".geojson,.json,application/geo+json,application/json"})
@@ -68,7 +74,7 @@ class AlertForm(FlaskForm):
     sms_fr = TextAreaField(_l("SMS (French)"), validators=[DataRequired(), Length(max=1600)],
                            render_kw={"rows": 4, "data-sms-counter": "sms-fr-count"})
     channels = MultiCheckboxField(
-        _l("Channels"), choices=[("email", _l("Email")), ("sms", _l("SMS"))],
+        _l("Channels"), choices=[_Choice("email", _l("Email")), _Choice("sms", _l("SMS"))],
         default=list(CHANNELS), validators=[DataRequired(message=_l("Choose at least one channel."))],
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import wraps
 from typing import Callable
@@ -16,7 +17,8 @@ from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("alerts", "default")  # alerts first: an emergency never waits behind routine mail
+QUEUES = ("alerts", "default")
+RETRY_INTERVALS = [5, 15, 60, 180, 600]  # seconds between attempts, in both RQ and thread modes  # alerts first: an emergency never waits behind routine mail
 _worker_app: Flask | None = None
 
 
@@ -54,12 +56,16 @@ class ThreadRunner:
             self.pending[job_id] = self.pool.submit(self._run, func, args, job_id)
             return True
 
-    def _run(self, func, args, job_id):
+    def _run(self, func, args, job_id, attempt: int = 0):
         with self.app.app_context():
             try:
                 return func(*args)
-            except Exception:  # logged; the job's own rows record what happened
-                log.exception("job %s failed", job_id)
+            except Exception as exc:  # logged; the job's own rows record what happened
+                if attempt < len(RETRY_INTERVALS):
+                    log.warning("job %s failed (%s); retrying in %ss", job_id, exc, RETRY_INTERVALS[attempt])
+                    time.sleep(RETRY_INTERVALS[attempt])
+                    return self._run(func, args, job_id, attempt + 1)
+                log.exception("job %s failed for good", job_id)
                 raise
 
     def wait(self, timeout: float = 60) -> None:
@@ -108,7 +114,7 @@ class RQRunner:
         try:
             self.queue(queue).enqueue(
                 func, *args, job_id=job_id, unique=True,
-                retry=Retry(max=5, interval=[5, 15, 60, 180, 600]),
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
                 job_timeout=600, result_ttl=3600,
             )
             return True

@@ -273,8 +273,6 @@ def test_index_lists_incidents_with_their_affected_count(client, lisbon):
 # ---------------------------------------------------------------- the incident page
 
 def test_incident_page_pins_located_travellers_and_lists_country_only_ones(client, lisbon):
-    login(client, "viewer@example.org")
-    client.post("/logout")
     login(client, "coordinator@example.org")
     incident_id = create_incident(client)
     html = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
@@ -510,11 +508,6 @@ def test_static_assets_are_shipped(client, path):
 
 
 # ---------------------------------------------------------------- CSRF (on, as in production)
-
-@pytest.fixture
-def csrf_app_overrides():
-    return {"WTF_CSRF_ENABLED": True}
-
 
 class TestWithCsrf:
     @pytest.fixture

@@ -1,0 +1,67 @@
+"""The fan-out on the real job stack: RQ on Redis and a separate `emergency worker` process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from notify.models import Delivery, OutboxMessage
+from tests.conftest import _make_app, api_headers
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def app(database_url, redis_url):
+    app = _make_app(database_url, JOBS_MODE="rq", REDIS_URL=redis_url)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def run_worker(app):
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": app.config["REDIS_URL"],
+           "SECRET_KEY": app.config["SECRET_KEY"], "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
+           "EMERGENCY_ENV": "production"}
+    for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        env.pop(key, None)
+    done = subprocess.run([sys.executable, "-m", "emergency.cli", "worker", "--burst"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_alert_is_delivered_once_by_rq_workers_even_if_queued_twice(client, app):
+    headers = api_headers(app)
+    for i in range(5):
+        client.post("/api/v1/travellers", headers=headers, json={
+            "given_name": f"T{i}", "family_name": "Roy", "email": f"t{i}@example.org",
+            "phone": f"+33 6 12 34 56 7{i}", "language": "fr" if i % 2 else "en",
+            "stops": [{"country": "FR", "place": "Paris", "arrival": TODAY.isoformat(),
+                       "departure": (TODAY + timedelta(days=2)).isoformat()}]})
+    incident = client.post("/api/v1/incidents", headers=headers, json={
+        "title": "Paris", "zone": {"circle": {"lat": 48.85, "lon": 2.35, "radius_km": 20}}}).get_json()
+    alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers, json={}).get_json()
+    assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
+
+    with app.app_context():
+        from emergency.jobs import enqueue
+        from emergency.tasks import prepare_alert
+
+        # A retried request or a second click: the deterministic job id refuses the duplicate.
+        assert enqueue(prepare_alert, alert["id"], job_id=f"alert-{alert['id']}-prepare", queue="alerts") is False
+    assert client.get(f"/api/v1/alerts/{alert['id']}", headers=headers).get_json()["status"] == "sending"
+
+    run_worker(app)
+    with app.app_context():
+        from emergency.database import db_session
+        from emergency.tasks import deliver_email_batch
+
+        # Running a delivery batch again (a retried job) calls no provider a second time.
+        deliver_email_batch(alert["id"], 0)
+        session = db_session()
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 10
+        assert session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "sent")) == 10
+    assert client.get(f"/api/v1/alerts/{alert['id']}", headers=headers).get_json()["status"] == "sent"
