@@ -24,15 +24,15 @@ def travellers(session, offset: int = 0, limit: int | None = None) -> list[Trave
 
 @pytest.fixture
 def seeded(backend_session):
-    seed(backend_session, 1500, today=TODAY)
+    seed(backend_session, 800, today=TODAY)
     backend_session.commit()
     return backend_session
 
 
 def test_seed_creates_n_travellers_each_with_one_trip_of_one_to_three_stops(seeded):
     s = seeded
-    assert s.scalar(select(func.count()).select_from(Traveller)) == 1500
-    assert s.scalar(select(func.count()).select_from(Trip)) == 1500
+    assert s.scalar(select(func.count()).select_from(Traveller)) == 800
+    assert s.scalar(select(func.count()).select_from(Trip)) == 800
     per_trip = Counter(s.scalars(select(func.count()).select_from(Stop).group_by(Stop.trip_id)))
     assert set(per_trip) == {1, 2, 3}
     assert s.scalar(select(func.count()).select_from(Stop).join(Trip, Trip.id == Stop.trip_id)
@@ -96,8 +96,8 @@ def test_external_ids_are_numbered_and_a_second_seed_continues_the_numbering(see
     seed(s, 10, today=TODAY)
     s.commit()
     ids = s.scalars(select(Traveller.external_id).order_by(Traveller.id)).all()
-    assert ids[0] == "SEED-000001" and ids[1499] == "SEED-001500"
-    assert ids[1500:] == [f"SEED-{n:06d}" for n in range(1501, 1511)]
+    assert ids[0] == "SEED-000001" and ids[799] == "SEED-000800"
+    assert ids[800:] == [f"SEED-{n:06d}" for n in range(801, 811)]
 
 
 def _profile(people: list[Traveller]) -> list[tuple]:

@@ -63,6 +63,26 @@
     return String(p.code || p.iso_a2 || p.ISO_A2 || feature.id || "").toUpperCase();
   }
 
+  /* The bounds of a country's largest part: France's whole shape spans from Guiana to
+   * Réunion, which would show most of the world instead of France. */
+  function mainlandBounds(geometry) {
+    if (!geometry) { return null; }
+    var polygons = geometry.type === "MultiPolygon" ? geometry.coordinates
+      : geometry.type === "Polygon" ? [geometry.coordinates] : [];
+    var best = null, bestArea = -1;
+    polygons.forEach(function (polygon) {
+      var ring = polygon[0] || [];
+      var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      ring.forEach(function (pt) {
+        minX = Math.min(minX, pt[0]); maxX = Math.max(maxX, pt[0]);
+        minY = Math.min(minY, pt[1]); maxY = Math.max(maxY, pt[1]);
+      });
+      var area = (maxX - minX) * (maxY - minY);
+      if (ring.length && area > bestArea) { bestArea = area; best = L.latLngBounds([minY, minX], [maxY, maxX]); }
+    });
+    return best;
+  }
+
   function setupSuggestions(row) {
     var place = row.querySelector("[data-stop-place]");
     var country = row.querySelector("[data-stop-country]");
@@ -122,7 +142,7 @@
       var code = country.value;
       var bounds = null;
       layer.eachLayer(function (l) {
-        if (code && featureCode(l.feature) === code) { bounds = l.getBounds(); }
+        if (code && featureCode(l.feature) === code) { bounds = mainlandBounds(l.feature.geometry); }
       });
       if (bounds && bounds.isValid()) { map.fitBounds(bounds, { maxZoom: 7 }); }
     }
