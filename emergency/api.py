@@ -31,7 +31,9 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.yaml"
 
 
 def _error(status: int, code: str, message: str, **extra):
-    return jsonify(error=code, message=message, **extra), status
+    response = jsonify(error=code, message=message, **extra)
+    response.status_code = status
+    return response
 
 
 def _json_body() -> dict:
