@@ -7,6 +7,7 @@
   var form = document.getElementById("incident-form");
   var hidden = document.getElementById("zone_geojson");
   var map = BaseMap.create("map", { countriesUrl: data.countries_url, tileUrl: data.tile_url, lang: data.lang });
+  window.incidentMap = map; // lets scripted checks (and a curious officer) move the map
 
   /* ---- zone kind tabs ---- */
   function currentKind() {
