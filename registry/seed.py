@@ -210,20 +210,21 @@ def seed(session: Session, n: int, progress: Callable[[int], None] | None = None
         arrival, departure, open_ended = _trip_windows(rng, counts, today)
         owner = np.repeat(np.arange(size), counts)
 
-        stop_rows = []
-        for j in range(total):
-            i = owner[j]
-            country_only = precision[j] == "country"
-            stop_rows.append({
-                "trip_id": trip_ids[i], "traveller_id": traveller_ids[i],
-                "country": cities.countries[city[j]],
-                "place": None if country_only else cities.names[city[j]],
-                "lat": None if country_only else round(float(lats[j]), 6),
-                "lon": None if country_only else round(float(lons[j]), 6),
-                "precision": str(precision[j]),
-                "arrival": today + timedelta(days=int(arrival[j])),
-                "departure": None if open_ended[j] else today + timedelta(days=int(departure[j])),
-            })
+        # Plain Python values, converted once per column rather than once per cell.
+        day = {}
+        for offset in np.unique(np.concatenate((arrival, departure))).tolist():
+            day[offset] = today + timedelta(days=offset)
+        country_only = (precision == "country").tolist()
+        stop_rows = [
+            {"trip_id": trip_ids[i], "traveller_id": traveller_ids[i], "country": code,
+             "place": None if bare else place, "lat": None if bare else la,
+             "lon": None if bare else lo, "precision": prec, "arrival": day[arr],
+             "departure": None if open_ else day[dep]}
+            for i, code, place, la, lo, prec, bare, arr, dep, open_ in zip(
+                owner.tolist(), cities.countries[city].tolist(), cities.names[city].tolist(),
+                np.round(lats, 6).tolist(), np.round(lons, 6).tolist(), precision.tolist(),
+                country_only, arrival.tolist(), departure.tolist(), open_ended.tolist())
+        ]
         session.execute(insert(_STOP), stop_rows)
         created += size
         if progress:

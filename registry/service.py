@@ -6,6 +6,8 @@ SQLAlchemy `Session` and never commit: the caller owns the transaction.
 """
 from __future__ import annotations
 
+import shapely
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -115,6 +117,11 @@ def locate_stop(stop: StopInput, field_prefix: str = "") -> tuple[str, float | N
         raise ValidationFailed.single(
             f"{field_prefix}{missing}", N_("Give both latitude and longitude, or neither."))
     if lat is not None and lon is not None:
+        country = str(stop.country).strip().upper()
+        if not _point_in_country(country, lat, lon):
+            raise ValidationFailed.single(
+                f"{field_prefix}lat", N_("The point on the map is not in %(country)s."),
+                country=countries.country_name(country, "en") or country, country_code=country)
         return "point", lat, lon, place
     if place:
         country = str(stop.country).strip().upper()
@@ -126,6 +133,20 @@ def locate_stop(stop: StopInput, field_prefix: str = "") -> tuple[str, float | N
                 country_code=country, suggestions=_suggestions(country, place))
         return "city", float(found.lat), float(found.lon), found.name
     return "country", None, None, None
+
+
+# About 50 km: the shipped country shapes are simplified, and a traveller on a boat or an
+# offshore island near the coast must not be refused.
+POINT_TOLERANCE_DEGREES = 0.5
+
+
+def _point_in_country(country: str, lat: float, lon: float) -> bool:
+    """Whether a map point is in (or within ~50 km of) the stop's country; a point given
+    for the wrong country would place the traveller where the alert never reaches them."""
+    geometry = countries.country_geometry(country)
+    if geometry is None:
+        return True
+    return bool(shapely.dwithin(geometry, shapely.Point(lon, lat), POINT_TOLERANCE_DEGREES))
 
 
 def _suggestions(country: str, place: str) -> list[str]:

@@ -44,6 +44,17 @@ def test_map_point_is_located_at_point_precision_and_keeps_its_label():
         "point", 48.8566, 2.3522, "Hotel")
 
 
+def test_map_point_outside_the_chosen_country_is_refused():
+    with pytest.raises(ValidationFailed) as info:
+        locate_stop(StopInput(country="FR", lat="20", lon="0"), field_prefix="stops-0-")
+    assert "stops-0-lat" in info.value.as_dict()
+
+
+def test_map_point_just_off_the_coast_or_across_the_antimeridian_is_accepted():
+    assert locate_stop(StopInput(country="PT", lat="38.69", lon="-9.45"))[0] == "point"
+    assert locate_stop(StopInput(country="FJ", lat="-16.5", lon="-179.9"))[0] == "point"
+
+
 def test_stop_with_neither_place_nor_point_is_country_precision_without_coordinates():
     assert locate_stop(StopInput(country="PE")) == ("country", None, None, None)
 
