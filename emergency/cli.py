@@ -212,8 +212,9 @@ def demo(count: int, port: int):
     for role, email, password in logins:
         click.echo(f"  {role:<12} {email}  password / mot de passe: {password}")
     click.echo("")
-    app = current_app._get_current_object()
-    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 def init_app(app: Flask) -> None:
