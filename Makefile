@@ -26,7 +26,7 @@ install: $(STAMP) translations
 install-test: $(TEST_STAMP) translations
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d emergency/translations
+	$(BIN)/pybabel compile --statistics -d emergency/translations
 
 demo: install
 	EMERGENCY_ENV=development DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/instance/demo.db} \
