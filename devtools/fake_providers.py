@@ -1,34 +1,59 @@
-"""Local fake SendGrid and Twilio servers, for tests and demos without the internet.
+"""Local fake SendGrid and Twilio servers, for tests, benchmarks and demos without the internet.
 
 The official SDKs are pointed at them (SENDGRID_API_BASE_URL, TWILIO_API_BASE_URL), so the
 same code paths run as in production. Each fake checks authentication and the request
 shape the real API insists on, records what it accepted, and answers like the real one:
 
-- FakeSendGrid: POST /v3/mail/send, Bearer key, JSON → 202 with X-Message-Id.
+- FakeSendGrid: POST /v3/mail/send, Bearer key, JSON → 202 with X-Message-Id; then, like
+  SendGrid's Event Webhook, POSTs a JSON array of events (processed, delivered, bounce,
+  dropped) carrying our custom_args, signed with ECDSA P-256 (`public_key` is the base64
+  DER key SENDGRID_WEBHOOK_PUBLIC_KEY expects).
 - FakeTwilio: POST /2010-04-01/Accounts/<sid>/Messages.json, basic auth, form body →
-  201 JSON with a `sid` SM...; Twilio's magic test numbers fail as they do with test
-  credentials: +15005550001 invalid (21211), +15005550002 unroutable (21612),
-  +15005550004 opted out (21610), +15005550009 not SMS-capable (21614).
+  201 JSON with a `sid` SM...; then POSTs signed status callbacks (sent, then delivered
+  or undelivered) to each message's StatusCallback; `reply(from_number, body)` POSTs a
+  signed inbound SMS to /webhooks/twilio/sms. Twilio's magic test numbers fail as they
+  do with test credentials: +15005550001 invalid (21211), +15005550002 unroutable
+  (21612), +15005550004 opted out (21610), +15005550009 not SMS-capable (21614).
 
-`fail_next(n, status)` makes the next n calls answer 429 / 500 / ... instead. Servers
-listen on 127.0.0.1 with an ephemeral port, in a background thread:
+Trouble on demand: `fail_next(n, status)` makes the next n calls fail; `failure_rate=0.3`
+(with `seed`) fails that share of calls at random with 429 (+ Retry-After), 500, or a
+timeout (the fake sleeps `timeout_seconds`, longer than the client waits, and records
+nothing); `latency` slows every accepted call; `hold_after(n)` parks calls once n were
+accepted until `release()`, so a test can kill a worker at a known point.
+
+Callbacks: Twilio signs the URL it was given (PUBLIC_BASE_URL...), so the fakes sign that
+URL and, like a TLS proxy, deliver to `callback_base` (e.g. http://127.0.0.1:5000) instead
+of its scheme and host. They are queued; `auto_callbacks=True` sends them from a thread,
+otherwise `flush_callbacks(transport)` sends them now (a test passes a transport that
+calls the Flask test client). Servers listen on 127.0.0.1 in a background thread:
 
     with FakeSendGrid() as sendgrid:
         SendGridEmail("SG.test", host=sendgrid.base_url, ...)
+
+Run both for a demo: `python -m devtools.fake_providers --callback-base http://127.0.0.1:5000`.
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import json
+import queue
+import random
 import re
 import secrets
+import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+# transport(url, body, headers) -> (status, response text); the default posts over HTTP.
+Transport = Callable[[str, bytes, dict], tuple]
 
 
 @dataclass
@@ -49,13 +74,70 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Callback:
+    """A webhook call the fake makes (or will make): `url` is the one signed."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    kind: str  # status | events | inbound
+    status: int | None = None  # our app's answer, once sent
+    response: str | None = None
+
+
+def http_transport(url: str, body: bytes, headers: dict, timeout: float = 30) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        return 0, str(exc)
+
+
+def rebase(url: str, base: str | None) -> str:
+    """`url` with its scheme and host replaced by those of `base` (what a TLS proxy does)."""
+    if not base:
+        return url
+    target, original = urlsplit(base), urlsplit(url)
+    path = target.path.rstrip("/") + original.path
+    return urlunsplit((target.scheme, target.netloc, path, original.query, ""))
+
+
 class FakeServer:
     """A tiny HTTP server in a thread; subclasses implement `handle(request) -> Reply`."""
 
-    def __init__(self) -> None:
+    FAILURE_KINDS = (429, 500, "timeout")
+
+    def __init__(self, *, failure_rate: float = 0.0, failures: Iterable = FAILURE_KINDS,
+                 seed: int | None = None, retry_after: str | None = "1", timeout_seconds: float = 3.0,
+                 latency: float = 0.0, callback_base: str | None = None, public_base: str | None = None,
+                 auto_callbacks: bool = False, port: int = 0) -> None:
+        if not 0 <= failure_rate <= 1:
+            raise ValueError("failure_rate is a share of calls, between 0 and 1")
         self.requests: list[RecordedRequest] = []  # every request, accepted or not
         self.lock = threading.Lock()
-        self._failures: list[int] = []
+        self._failures: list = []
+        self.failure_rate = failure_rate
+        self.failure_kinds = tuple(failures)
+        self.rng = random.Random(seed)
+        self.retry_after = retry_after
+        self.timeout_seconds = timeout_seconds
+        self.latency = latency
+        self.injected: list = []  # the failures actually served, in order
+        self.callback_base = callback_base.rstrip("/") if callback_base else None
+        self.public_base = (public_base or callback_base or "").rstrip("/") or None
+        self.auto_callbacks = auto_callbacks
+        self.callbacks: list[Callback] = []  # every callback made or queued, in order
+        self._pending: "queue.Queue[Callback]" = queue.Queue()
+        self._dispatcher: threading.Thread | None = None
+        self._hold_after: int | None = None
+        self._hold_accept = True
+        self._released = threading.Event()
+        self.held = threading.Event()  # set while a call is parked by hold_after
+        self.port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -65,6 +147,9 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; without TCP_NODELAY the second waits for
+            # the client's delayed ACK (~40 ms a request on Linux), capping a fake at ~25 calls/s.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -73,31 +158,43 @@ class FakeServer:
                 reply = fake._dispatch(request)
                 request.status = reply.status
                 data = b"" if reply.payload is None else json.dumps(reply.payload).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
                                         name=type(self).__name__)
         self._thread.start()
+        if self.auto_callbacks:
+            self._dispatcher = threading.Thread(target=self._dispatch_callbacks, daemon=True,
+                                                name=type(self).__name__ + "-callbacks")
+            self._dispatcher.start()
         return self
 
     def stop(self) -> None:
+        self.release(accept=False)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._dispatcher is not None:
+            self._pending.put(None)  # type: ignore[arg-type]
+            self._dispatcher.join(timeout=5)
+            self._dispatcher = None
 
     def __enter__(self):
         return self.start()
@@ -112,21 +209,60 @@ class FakeServer:
         return f"http://{host}:{port}"
 
     # --- behaviour -----------------------------------------------------------------
-    def fail_next(self, count: int, status: int = 429) -> None:
-        """Answer the next `count` well-authenticated calls with `status` (429, 500, 503...)."""
+    def fail_next(self, count: int, status: int | str = 429) -> None:
+        """Answer the next `count` well-authenticated calls with `status` (429, 500, 503, "timeout")."""
         with self.lock:
             self._failures.extend([status] * count)
+
+    def hold_after(self, accepted: int) -> None:
+        """Park every call that comes once `accepted` calls were accepted, until `release()`."""
+        with self.lock:
+            self._hold_after = accepted
+            self._released.clear()
+            self.held.clear()
+
+    def release(self, accept: bool = True) -> None:
+        """Let parked calls go on: `accept=False` answers them 503 without accepting (the
+        caller is dead, so nothing it asked for happened)."""
+        with self.lock:
+            self._hold_after = None
+            self._hold_accept = accept
+        self._released.set()
+
+    def accepted_count(self) -> int:  # pragma: no cover - overridden
+        return 0
 
     def _dispatch(self, request: RecordedRequest) -> Reply:
         with self.lock:
             self.requests.append(request)
+        if request.path.startswith("/_fake/"):
+            return self.control(request)
         reply = self.authenticate(request)
         if reply is not None:
             return reply
         with self.lock:
+            hold = self._hold_after is not None and self.accepted_count() >= self._hold_after
+        if hold:
+            self.held.set()
+            self._released.wait()
+            if not self._hold_accept:
+                return self.failure(503)
+        with self.lock:
             failure = self._failures.pop(0) if self._failures else None
+            if failure is None and self.failure_rate and self.rng.random() < self.failure_rate:
+                failure = self.rng.choice(self.failure_kinds)
+            if failure is not None:
+                self.injected.append(failure)
+        if failure == "timeout":
+            time.sleep(self.timeout_seconds)  # the client has given up by now; nothing accepted
+            return self.failure(504)
         if failure is not None:
-            return self.failure(failure)
+            reply = self.failure(int(failure))
+            if int(failure) in (429, 503) and self.retry_after is not None:
+                reply.headers["Retry-After"] = str(self.retry_after)
+            return reply
+        if self.latency:
+            time.sleep(self.latency)
         try:
             return self.handle(request)
         except Exception as exc:  # a bug in the fake must show, not hang the client
@@ -141,16 +277,91 @@ class FakeServer:
     def handle(self, request: RecordedRequest) -> Reply:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def control(self, request: RecordedRequest) -> Reply:
+        """/_fake/... : a small control API for people running the CLI demo."""
+        if request.path.startswith("/_fake/stats"):
+            return Reply(200, {"accepted": self.accepted_count(), "requests": len(self.requests),
+                               "callbacks": len(self.callbacks), "injected": len(self.injected)})
+        return Reply(404, {"message": "unknown control path"})
+
+    # --- callbacks -----------------------------------------------------------------
+    def _queue_callback(self, callback: Callback) -> None:
+        with self.lock:
+            self.callbacks.append(callback)
+        self._pending.put(callback)
+
+    def _send(self, callback: Callback, transport: Transport | None = None) -> Callback:
+        if transport is None:
+            callback.status, callback.response = http_transport(rebase(callback.url, self.callback_base),
+                                                                callback.body, callback.headers)
+        else:
+            callback.status, callback.response = transport(callback.url, callback.body, callback.headers)
+        return callback
+
+    def flush_callbacks(self, transport: Transport | None = None) -> list[Callback]:
+        """Send every queued callback now, in order; returns them with our app's answers."""
+        sent = []
+        while True:
+            try:
+                callback = self._pending.get_nowait()
+            except queue.Empty:
+                return sent
+            if callback is None:
+                continue
+            sent.append(self._send(callback, transport))
+
+    def _dispatch_callbacks(self) -> None:
+        while True:
+            callback = self._pending.get()
+            if callback is None:
+                return
+            self._send(callback)
+
+    def pending_callbacks(self) -> int:
+        return self._pending.qsize()
+
 
 # ----------------------------------------------------------------------------------------
 class FakeSendGrid(FakeServer):
-    """POST /v3/mail/send with SendGrid's validation rules that matter to us."""
+    """POST /v3/mail/send with SendGrid's validation rules that matter to us, and signed events.
 
-    def __init__(self, api_key: str = "SG.test-key") -> None:
-        super().__init__()
+    `bounces` / `drops`: addresses whose mail bounces (5.1.1) or is dropped; the others
+    are delivered. `events_url` is the Event Webhook URL (default: public base +
+    /webhooks/sendgrid/events); with none, no events are made.
+    """
+
+    def __init__(self, api_key: str = "SG.test-key", *, events_url: str | None = None,
+                 bounces: Iterable[str] = (), drops: Iterable[str] = (), **options) -> None:
+        super().__init__(**options)
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         self.api_key = api_key
         self.mails: list[dict] = []  # accepted request bodies
         self.message_ids: list[str] = []
+        self.events_url = events_url or (self.public_base + "/webhooks/sendgrid/events" if self.public_base else None)
+        self.bounces = {a.lower() for a in bounces}
+        self.drops = {a.lower() for a in drops}
+        self._signing_key = ec.generate_private_key(ec.SECP256R1())
+
+    @property
+    def public_key(self) -> str:
+        """The verification key as SendGrid shows it (base64 DER SubjectPublicKeyInfo)."""
+        from cryptography.hazmat.primitives import serialization
+
+        der = self._signing_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(der).decode("ascii")
+
+    def sign(self, payload: str, timestamp: str) -> str:
+        """X-Twilio-Email-Event-Webhook-Signature for `payload` sent at `timestamp`."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        signature = self._signing_key.sign((timestamp + payload).encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+        return base64.b64encode(signature).decode("ascii")
+
+    def accepted_count(self) -> int:
+        return len(self.mails)
 
     def authenticate(self, request: RecordedRequest) -> Reply | None:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
@@ -177,12 +388,50 @@ class FakeSendGrid(FakeServer):
             self.mails.append(body)
             self.message_ids.append(message_id)
         sandbox = ((body.get("mail_settings") or {}).get("sandbox_mode") or {}).get("enable") is True
+        if not sandbox and self.events_url:
+            self._queue_callback(self.events_callback(self.events_for(body, message_id)))
         return Reply(200 if sandbox else 202, None, {"X-Message-Id": message_id})
+
+    def events_for(self, mail: dict, message_id: str) -> list[dict]:
+        """The events SendGrid would report for an accepted mail: processed, then the outcome."""
+        now = int(time.time())
+        processed, outcome = [], []
+        for i, p in enumerate(mail["personalizations"]):
+            for to in p["to"]:
+                email = to["email"]
+                common = {"email": email, "timestamp": now, "smtp-id": f"<{message_id}@fake.sendgrid>",
+                          "sg_message_id": f"{message_id}.filter0001.{i}",
+                          **(mail.get("custom_args") or {}), **(p.get("custom_args") or {})}
+                processed.append({**common, "event": "processed", "sg_event_id": secrets.token_urlsafe(16)})
+                if email.lower() in self.drops:
+                    outcome.append({**common, "event": "dropped", "sg_event_id": secrets.token_urlsafe(16),
+                                    "reason": "Bounced Address"})
+                elif email.lower() in self.bounces:
+                    outcome.append({**common, "event": "bounce", "sg_event_id": secrets.token_urlsafe(16),
+                                    "type": "bounce", "status": "5.1.1",
+                                    "reason": "550 5.1.1 The email account that you tried to reach does not exist."})
+                else:
+                    outcome.append({**common, "event": "delivered", "sg_event_id": secrets.token_urlsafe(16),
+                                    "response": "250 OK"})
+        return processed + outcome
+
+    def events_callback(self, events: list[dict], timestamp: str | None = None) -> Callback:
+        """A signed Event Webhook POST carrying `events` (also used by tests to forge duplicates)."""
+        payload = json.dumps(events)
+        timestamp = timestamp or str(int(time.time()))
+        headers = {"Content-Type": "application/json",
+                   "X-Twilio-Email-Event-Webhook-Signature": self.sign(payload, timestamp),
+                   "X-Twilio-Email-Event-Webhook-Timestamp": timestamp}
+        return Callback(self.events_url or "", payload.encode("utf-8"), headers, "events")
 
     def personalizations(self) -> list[dict]:
         """Every accepted personalization, in request order."""
         with self.lock:
             return [p for mail in self.mails for p in mail["personalizations"]]
+
+    def delivery_ids(self) -> list[str]:
+        """custom_args.delivery_id of every accepted personalization (duplicates show twice)."""
+        return [str((p.get("custom_args") or {}).get("delivery_id")) for p in self.personalizations()]
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -251,14 +500,24 @@ _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.jso
 
 
 class FakeTwilio(FakeServer):
-    """POST /2010-04-01/Accounts/<sid>/Messages.json like Twilio's Programmable Messaging."""
+    """POST /2010-04-01/Accounts/<sid>/Messages.json like Twilio's Programmable Messaging.
 
-    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token") -> None:
-        super().__init__()
+    After accepting a message with a StatusCallback it queues signed callbacks: "sent",
+    then "delivered" — or "undelivered" (30003) for numbers in `undeliverable`.
+    """
+
+    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token", *,
+                 undeliverable: Iterable[str] = (), number: str = "+15005550006", **options) -> None:
+        super().__init__(**options)
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.number = number  # our number, the To of inbound replies
         self.messages: list[dict] = []  # accepted messages as Twilio would return them
         self.opted_out: set[str] = set()  # numbers that answer 21610
+        self.undeliverable: set[str] = set(undeliverable)
+
+    def accepted_count(self) -> int:
+        return len(self.messages)
 
     def authenticate(self, request: RecordedRequest) -> Reply | None:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -300,6 +559,9 @@ class FakeTwilio(FakeServer):
             return self._error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if to in self.opted_out:
             return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
+        validity = get("ValidityPeriod")
+        if validity is not None and not (validity.isdigit() and 1 <= int(validity) <= 36000):
+            return self._error(400, 21623, "ValidityPeriod must be between 1 and 36000 seconds.")
         sid = "SM" + secrets.token_hex(16)
         now = formatdate(time.time(), usegmt=True)
         message = {
@@ -310,9 +572,118 @@ class FakeTwilio(FakeServer):
             "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid,
             "status": "accepted" if service else "queued", "subresource_uris": {"media": None},
             "to": to, "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
-            # not part of Twilio's answer: kept for tests and the callback extension
-            "_status_callback": get("StatusCallback"), "_validity_period": get("ValidityPeriod"),
+            # not part of Twilio's answer: kept for tests and the callbacks
+            "_status_callback": get("StatusCallback"), "_validity_period": validity,
         }
         with self.lock:
             self.messages.append(message)
+        if message["_status_callback"]:
+            for status in ("sent", "undelivered" if to in self.undeliverable else "delivered"):
+                self._queue_callback(self.status_callback(message, status))
         return Reply(201, {k: v for k, v in message.items() if not k.startswith("_")})
+
+    def sign(self, url: str, params: dict) -> str:
+        """X-Twilio-Signature for a POST of `params` to `url`, as Twilio computes it."""
+        from twilio.request_validator import RequestValidator
+
+        return RequestValidator(self.auth_token).compute_signature(url, params)
+
+    def _signed_form(self, url: str, params: dict, kind: str) -> Callback:
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Twilio-Signature": self.sign(url, params),
+                   "I-Twilio-Idempotency-Token": secrets.token_hex(16)}
+        return Callback(url, urlencode(params).encode("utf-8"), headers, kind)
+
+    def status_callback(self, message: dict, status: str) -> Callback:
+        """The signed status callback Twilio would POST for `message` reaching `status`."""
+        params = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "From": message["from"] or self.number,
+                  "MessageSid": message["sid"], "SmsSid": message["sid"], "MessageStatus": status,
+                  "SmsStatus": status, "To": message["to"]}
+        if message.get("messaging_service_sid"):
+            params["MessagingServiceSid"] = message["messaging_service_sid"]
+        if status in ("undelivered", "failed"):
+            params["ErrorCode"] = "30003"
+        return self._signed_form(message["_status_callback"], params, "status")
+
+    def inbound(self, from_number: str, body: str, to: str | None = None) -> Callback:
+        """The signed form Twilio POSTs to our inbound SMS webhook when `from_number` texts us."""
+        if not self.public_base:
+            raise ValueError("set public_base (or callback_base) to send inbound SMS")
+        sid = "SM" + secrets.token_hex(16)
+        params = {"ToCountry": "US", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid,
+                  "SmsStatus": "received", "Body": body, "To": to or self.number, "NumSegments": "1",
+                  "MessageSid": sid, "AccountSid": self.account_sid, "From": from_number,
+                  "ApiVersion": "2010-04-01"}
+        return self._signed_form(self.public_base + "/webhooks/twilio/sms", params, "inbound")
+
+    def reply(self, from_number: str, body: str, to: str | None = None,
+              transport: Transport | None = None) -> Callback:
+        """Text us from `from_number`: POST a signed inbound SMS now; returns it with our answer."""
+        callback = self.inbound(from_number, body, to)
+        with self.lock:
+            self.callbacks.append(callback)
+        return self._send(callback, transport)
+
+    def control(self, request: RecordedRequest) -> Reply:
+        if request.path.startswith("/_fake/reply") and request.method == "POST":
+            form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8")).items()}
+            if not form.get("From") or "Body" not in form:
+                return Reply(400, {"message": "POST From and Body"})
+            callback = self.reply(form["From"], form["Body"])
+            return Reply(200, {"status": callback.status, "answer": callback.response})
+        return super().control(request)
+
+    def delivery_ids(self) -> list[str]:
+        """The `d` (our delivery id) of each accepted message's StatusCallback (duplicates show twice)."""
+        ids = []
+        with self.lock:
+            for m in self.messages:
+                query = parse_qs(urlsplit(m.get("_status_callback") or "").query)
+                ids.append((query.get("d") or [""])[0])
+        return ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both fakes until Ctrl-C, printing the environment that points the app at them."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.fake_providers", description=__doc__.split("\n")[0])
+    parser.add_argument("--sendgrid-port", type=int, default=8025)
+    parser.add_argument("--twilio-port", type=int, default=8026)
+    parser.add_argument("--callback-base", default="http://127.0.0.1:5000",
+                        help="where the app listens (callbacks are delivered there)")
+    parser.add_argument("--public-base", default=None,
+                        help="the app's PUBLIC_BASE_URL, which callbacks are signed for (default: callback base)")
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each accepted call")
+    parser.add_argument("--bounce", action="append", default=[], help="an email address that bounces")
+    parser.add_argument("--undeliverable", action="append", default=[], help="a number whose SMS is undelivered")
+    args = parser.parse_args(argv)
+    common = dict(failure_rate=args.failure_rate, seed=args.seed, latency=args.latency,
+                  callback_base=args.callback_base, public_base=args.public_base, auto_callbacks=True)
+    sendgrid = FakeSendGrid("SG.fake-key", bounces=args.bounce, port=args.sendgrid_port, **common).start()
+    twilio = FakeTwilio("AC" + "f" * 32, "fake-auth-token", undeliverable=args.undeliverable,
+                        port=args.twilio_port, **common).start()
+    public = sendgrid.public_base
+    print("Fake SendGrid on", sendgrid.base_url, "and fake Twilio on", twilio.base_url)
+    print("Run the app with:")
+    for name, value in (("PUBLIC_BASE_URL", public), ("SENDGRID_API_KEY", sendgrid.api_key),
+                        ("SENDGRID_API_BASE_URL", sendgrid.base_url),
+                        ("SENDGRID_WEBHOOK_PUBLIC_KEY", sendgrid.public_key),
+                        ("TWILIO_ACCOUNT_SID", twilio.account_sid), ("TWILIO_AUTH_TOKEN", twilio.auth_token),
+                        ("TWILIO_API_BASE_URL", twilio.base_url), ("TWILIO_FROM", twilio.number)):
+        print(f"  export {name}='{value}'")
+    print(f"Text the app: curl -d From=+33612345678 -d Body=OUI {twilio.base_url}/_fake/reply")
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sendgrid.stop()
+        twilio.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

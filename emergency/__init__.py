@@ -39,6 +39,21 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.register_blueprint(registration.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    from . import advisories_views, partner_api, travellers_views  # issue 3B
+
+    app.register_blueprint(partner_api.bp)
+    app.register_blueprint(advisories_views.bp)
+    app.register_blueprint(advisories_views.api_bp)
+    app.register_blueprint(travellers_views.bp)
+    app.register_blueprint(travellers_views.api_bp)
+    security.exempt_blueprint(partner_api.bp)
+    security.exempt_blueprint(advisories_views.api_bp)
+    security.exempt_blueprint(travellers_views.api_bp)
+    from . import checkin, limits, selfservice  # issue 3A
+
+    limits.init_app(app)
+    app.register_blueprint(selfservice.bp)
+    app.register_blueprint(checkin.bp)
     security.exempt_blueprint(webhooks.bp)
     security.exempt_blueprint(api.bp)
     cli.init_app(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import force_locale, gettext as _
 
-from notify.segments import sms_info as _sms_info
+from notify.segments import gsm_safe, sms_info as _sms_info
 
 from . import audit
 from .auth import acting_user
@@ -37,22 +37,57 @@ class AlertError(ValueError):
         self.field = field
 
 
+# What an alert is for. Only a safety check asks for an answer (links, "reply 1 or 2");
+# information gives advice, all_clear says the incident is over.
+KINDS = ("safety_check", "information", "all_clear")
+
+
+def _kind_texts(kind: str, title: str) -> dict[str, str]:
+    """One kind's subject, email body and SMS in the current locale (French SMS stay GSM-7)."""
+    if kind == "information":
+        return {
+            "subject": _("Information: %(title)s", title=title),
+            "body": _("Important information about %(title)s for travellers in the affected area. Follow "
+                      "the instructions of local authorities and check our travel advice for updates. "
+                      "You do not need to answer this message.", title=title),
+            "sms": _("Consular information: %(title)s. Follow the instructions of local authorities. "
+                     "No need to reply.", title=title),
+        }
+    if kind == "all_clear":
+        return {
+            "subject": _("Incident over: %(title)s", title=title),
+            "body": _("The situation caused by %(title)s is over. Thank you to everyone who answered. If you "
+                      "still need help, contact the nearest embassy or consulate.", title=title),
+            "sms": _("Consular alert over: %(title)s. If you still need help, reply 2 or call your embassy "
+                     "or consulate.", title=title),
+        }
+    return {
+        "subject": _("Safety check: %(title)s", title=title),
+        "body": _(
+            "We are contacting you because our records show you may be in the area affected by "
+            "%(title)s. Please tell us whether you are safe or need help.",
+            title=title,
+        ),
+        "sms": _("Consular alert: %(title)s. Are you safe? Reply 1 if safe, 2 if you need help.", title=title),
+    }
+
+
 def default_texts(incident: Incident, kind: str = "safety_check") -> dict[str, str]:
-    """Pre-filled safety-check wording in both languages (GSM-7-safe French SMS)."""
+    """Pre-filled wording of one kind of alert, in both languages (GSM-7-safe French SMS)."""
+    if kind not in KINDS:
+        raise AlertError(N_("Unknown kind of alert."), field="kind")
     texts = {}
     for lang in ("en", "fr"):
         with force_locale(lang):
-            texts[f"subject_{lang}"] = _("Safety check: %(title)s", title=incident.title)
-            texts[f"body_{lang}"] = _(
-                "We are contacting you because our records show you may be in the area affected by "
-                "%(title)s. Please tell us whether you are safe or need help.",
-                title=incident.title,
-            )
-            texts[f"sms_{lang}"] = _(
-                "Consular alert: %(title)s. Are you safe? Reply 1 if safe, 2 if you need help.",
-                title=incident.title,
-            )
+            for part, value in _kind_texts(kind, incident.title).items():
+                # A default SMS never costs UCS-2 segments because of a translator's ê or ’.
+                texts[f"{part}_{lang}"] = gsm_safe(value) if part == "sms" else value
     return texts
+
+
+def all_default_texts(incident: Incident) -> dict[str, dict[str, str]]:
+    """Every kind's pre-filled wording, for the composer's kind picker."""
+    return {kind: default_texts(incident, kind) for kind in KINDS}
 
 
 def sms_info(text: str) -> dict:
@@ -73,20 +108,22 @@ def _clean_texts(texts: dict) -> dict[str, str]:
     return clean
 
 
-def compose_alert(incident: Incident, texts: dict, channels: list[str]) -> Alert:
+def compose_alert(incident: Incident, texts: dict, channels: list[str], kind: str = "safety_check") -> Alert:
     if incident.status != "active":
         raise AlertError(N_("This incident is closed; no new alerts can be sent."))
+    if kind not in KINDS:
+        raise AlertError(N_("Unknown kind of alert."), field="kind")
     channels = [c for c in CHANNELS if c in (channels or [])]
     if not channels:
         raise AlertError(N_("Choose at least one channel (email or SMS)."), field="channels")
     clean = _clean_texts(texts)
     user = acting_user()
-    alert = Alert(incident_id=incident.id, kind="safety_check", status="draft", channels=channels,
+    alert = Alert(incident_id=incident.id, kind=kind, status="draft", channels=channels,
                   created_by_id=user.id if user else None, **clean)
     session = db_session()
     session.add(alert)
     session.flush()
-    audit.record("alert.composed", "alert", alert.id, incident_id=incident.id, channels=channels)
+    audit.record("alert.composed", "alert", alert.id, incident_id=incident.id, channels=channels, kind=kind)
     session.commit()
     return alert
 

@@ -66,32 +66,19 @@ def openapi():
 # --- travellers -------------------------------------------------------------------------
 
 def _traveller_json(t: Traveller) -> dict:
-    return {
-        "id": t.id, "external_id": t.external_id, "given_name": t.given_name, "family_name": t.family_name,
-        "email": t.email, "phone": t.phone, "language": t.language,
-        "trips": [{
-            "id": trip.id,
-            "stops": [{"id": s.id, "country": s.country, "place": s.place, "lat": s.lat, "lon": s.lon,
-                       "precision": s.precision, "arrival": s.arrival.isoformat(),
-                       "departure": s.departure.isoformat() if s.departure else None} for s in trip.stops],
-        } for trip in t.trips],
-    }
+    from .traveller_payload import traveller_json  # issue 3A: companions, contacts, DOB...
+
+    return traveller_json(t)
 
 
 @bp.post("/travellers")
 @api_role_required("coordinator")
 def create_traveller():
     data = _json_body()
-    stops = data.get("stops") if isinstance(data.get("stops"), list) else []
     try:
-        traveller_input = TravellerInput(
-            given_name=data.get("given_name"), family_name=data.get("family_name"), email=data.get("email"),
-            phone=data.get("phone"), language=data.get("language"), external_id=data.get("external_id"),
-            stops=[StopInput(country=s.get("country"), place=s.get("place"), lat=s.get("lat"), lon=s.get("lon"),
-                             arrival=s.get("arrival"), departure=s.get("departure"))
-                   for s in stops if isinstance(s, dict)],
-        )
-        traveller = register_traveller(db_session(), traveller_input, source="api")
+        from .traveller_payload import traveller_input  # issue 3A: same fields as the form
+
+        traveller = register_traveller(db_session(), traveller_input(data), source="api")
     except ValidationFailed as failed:
         db_session().rollback()
         return _error(422, "invalid", _("Some fields are not valid."),
@@ -121,6 +108,7 @@ def _incident_json(incident: Incident, with_stats: bool = True) -> dict:
         "starts_at": _iso(incident.starts_at), "ends_at": _iso(incident.ends_at),
         "zone": incident.zone_geojson, "zone_source": incident.zone_source, "zone_note": incident.zone_note,
         "alerts": [a.id for a in incident.alerts],
+        "zones": [_zone_json(z) for z in incident.zones],
     }
     if with_stats:
         stats = incident_stats(incident)
@@ -129,16 +117,25 @@ def _incident_json(incident: Incident, with_stats: bool = True) -> dict:
     return body
 
 
+def _zone_json(zone) -> dict:
+    """One severity zone of an incident (issue 4)."""
+    return {"id": zone.id, "severity": zone.severity, "label_en": zone.label_en, "label_fr": zone.label_fr,
+            "message_en": zone.message_en, "message_fr": zone.message_fr, "zone": zone.zone_geojson,
+            "zone_source": zone.zone_source, "zone_note": zone.zone_note}
+
+
 @bp.post("/incidents")
 @api_role_required("coordinator")
 def create_incident():
     data = _json_body()
-    try:
-        zone = incident_service.zone_from_json(data.get("zone"))
+    try:  # `zone` (one zone) or `zones` (severity rings, issue 4)
+        zone = incident_service.zones_service.specs_from_json(data, incident_service.zone_from_json)
         start, end = incident_service.parse_window(data.get("starts_at"), data.get("ends_at"))
         incident = incident_service.create_incident(data.get("title"), zone, start, end)
-    except (GeoError, incident_service.WindowError) as err:
+    except (GeoError, incident_service.WindowError, incident_service.ZoneSpecError) as err:
         field = getattr(err, "field", None) or "zone"
+        if getattr(err, "zone_index", None) is not None:
+            field = f"zones[{err.zone_index}].{field}"
         return _error(422, "invalid", translate(err), fields={field: translate(err)})
     return jsonify(_incident_json(incident)), 201
 
@@ -173,6 +170,28 @@ def incident_affected(incident_id: int):
     return jsonify({"count": len(rows), "travellers": rows})
 
 
+@bp.get("/incidents/<int:incident_id>/export")
+@api_role_required("viewer")
+def export_incident(incident_id: int):
+    """The affected set as csv, geojson or gpkg; contact fields need the coordinator role."""
+    from flask import Response, g
+
+    from . import exports
+
+    incident = _incident_or_404(incident_id)
+    lang = request.accept_languages.best_match(["en", "fr"]) or "en"
+    try:
+        file = exports.export(incident, request.args.get("format", "csv"), request.args.getlist("fields"),
+                              g.api_user, lang)
+    except exports.ExportError as err:
+        return _error(err.status, "forbidden" if err.status == 403 else "invalid", translate(err))
+    response = Response(file.content, mimetype=file.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Row-Count"] = str(file.rows)
+    return response
+
+
 @bp.post("/incidents/<int:incident_id>/close")
 @api_role_required("coordinator")
 def close_incident(incident_id: int):
@@ -196,7 +215,8 @@ def _alert_json(alert: Alert) -> dict:
     from notify.delivery import campaign_stats
 
     return {
-        "id": alert.id, "incident_id": alert.incident_id, "status": alert.status, "channels": alert.channels,
+        "id": alert.id, "incident_id": alert.incident_id, "kind": alert.kind, "status": alert.status,
+        "channels": alert.channels,
         "subject_en": alert.subject_en, "subject_fr": alert.subject_fr, "body_en": alert.body_en,
         "body_fr": alert.body_fr, "sms_en": alert.sms_en, "sms_fr": alert.sms_fr,
         "recipient_count": alert.recipient_count, "needs_approval": alert_service.needs_approval(alert),
@@ -215,13 +235,16 @@ def _alert_error(err: alert_service.AlertError, status: int = 409):
 def compose_alert(incident_id: int):
     incident = _incident_or_404(incident_id)
     data = _json_body()
-    texts = alert_service.default_texts(incident)
+    kind = data.get("kind", "safety_check")
+    if kind not in alert_service.KINDS:
+        return _error(422, "invalid", _("Kind must be one of safety_check, information, all_clear."))
+    texts = alert_service.default_texts(incident, kind)
     texts.update({k: v for k, v in data.items() if k in alert_service.TEXT_FIELDS and isinstance(v, str)})
     channels = data.get("channels", ["email", "sms"])
     if not isinstance(channels, list) or any(c not in alert_service.CHANNELS for c in channels):
         return _error(422, "invalid", _("Channels must be a list of \"email\" and \"sms\"."))
     try:
-        alert = alert_service.compose_alert(incident, texts, channels)
+        alert = alert_service.compose_alert(incident, texts, channels, kind=kind)
     except alert_service.AlertError as err:
         return _alert_error(err, 422 if err.field else 409)
     return jsonify(_alert_json(alert)), 201

@@ -33,6 +33,8 @@ def authenticate(email: str, password: str) -> User | None:
     user = db_session().scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None or not user.active or not user.check_password(password or ""):
         return None
+    if user.role == "partner":  # partners use their API token only; the console is staff-only
+        return None
     return user
 
 

@@ -52,8 +52,11 @@ def db_upgrade(revision: str):
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in the worker process (no fork per job).")
+@click.option("--queues", "queue_names", default=None, metavar="NAMES",
+              help="Comma-separated queues to listen to, in priority order (default: alerts,default). "
+                   "`--queues alerts` reserves this worker for emergency alerts.")
 @with_appcontext
-def worker(burst: bool, simple: bool):
+def worker(burst: bool, simple: bool, queue_names: str | None):
     """An RQ worker for the alert and default queues (alerts first)."""
     from redis import Redis
     from rq import Queue, SimpleWorker, Worker
@@ -63,9 +66,18 @@ def worker(burst: bool, simple: bool):
     url = current_app.config["REDIS_URL"]
     if not url:
         raise click.UsageError("REDIS_URL is not set: without Redis, jobs run inside the web process.")
+    names = list(QUEUES)
+    if queue_names is not None:
+        names = [n.strip() for n in queue_names.split(",") if n.strip()]
+        unknown = [n for n in names if n not in QUEUES]
+        if unknown or not names:
+            raise click.BadParameter(
+                f"unknown queue {', '.join(unknown) or '(none)'}; choose from {', '.join(QUEUES)}",
+                param_hint="--queues")
+        names = [n for n in QUEUES if n in names]  # alerts always first
     connection = Redis.from_url(url)
     cls = SimpleWorker if simple else Worker
-    queues = [Queue(name, connection=connection) for name in QUEUES]
+    queues = [Queue(name, connection=connection) for name in names]
     cls(queues, connection=connection).work(burst=burst, with_scheduler=True)
 
 
@@ -83,6 +95,9 @@ def cron():
         raise click.UsageError("REDIS_URL is not set: the cron scheduler needs Redis.")
     scheduler = CronScheduler(connection=Redis.from_url(url))
     scheduler.register(tasks.sweep_deliveries, queue_name="alerts", interval=60)
+    from .privacy import purge_old_records  # issue 3B: privacy by default, daily at 03:17 UTC
+
+    scheduler.register(purge_old_records, queue_name="default", cron="17 3 * * *")
     scheduler.start()
 
 
@@ -105,16 +120,22 @@ def seed(count: int, rng_seed: int):
 
 @click.command("import-travellers")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--partner", "partner_name", default=None,
+              help="Import as this partner's travellers (external_id unique per partner).")
 @with_appcontext
-def import_travellers(path: str):
+def import_travellers(path: str, partner_name: str | None):
     """Bulk import travellers from CSV (one row per stop; see README)."""
     from registry.importer import ImportFileError as ImportFailed, import_csv
+
+    from .cli_registry import partner_id_by_name
+
+    partner_id = partner_id_by_name(partner_name)
 
     size = os.path.getsize(path)
     with open(path, encoding="utf-8-sig", newline="") as fh, \
             click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
         try:
-            report = import_csv(db_session(), fh, progress=bar.update)
+            report = import_csv(db_session(), fh, progress=bar.update, partner_id=partner_id)
         except ImportFailed as err:
             db_session().rollback()
             raise click.ClickException(str(err)) from None
@@ -179,16 +200,22 @@ def affected(zone: str, at: str, until: str | None, fmt: str):
 @click.command("create-user")
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["viewer", "coordinator", "approver", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["partner", "viewer", "coordinator", "approver", "admin"]), required=True)
+@click.option("--partner", "partner_name", default=None, help="The partner of a --role partner user.")
 @click.option("--language", type=click.Choice(["en", "fr"]), default="en")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--api-token", is_flag=True, help="Also issue an API token (printed once).")
 @with_appcontext
-def create_user_command(email, name, role, language, password, api_token):
-    """Create a console user."""
+def create_user_command(email, name, role, partner_name, language, password, api_token):
+    """Create a console user (or, with --role partner --partner NAME, a partner's API user)."""
     from .auth import create_user, issue_api_token
+    from .cli_registry import partner_id_by_name
 
+    if (role == "partner") != (partner_name is not None):
+        raise click.UsageError("--partner NAME is required with --role partner, and only with it.")
+    partner_id = partner_id_by_name(partner_name)
     user = create_user(email, name, role, password, language)
+    user.partner_id = partner_id
     token = issue_api_token(user) if api_token else None
     db_session().commit()
     click.echo(f"Created {role} {user.email}.")
@@ -219,6 +246,10 @@ def demo(count: int, port: int):
 
 def init_app(app: Flask) -> None:
     for command in (db_group, worker, cron, seed, import_travellers, affected, create_user_command, demo):
+        app.cli.add_command(command)
+    from .cli_registry import COMMANDS as registry_commands  # issue 3B: partners, purge
+
+    for command in registry_commands:
         app.cli.add_command(command)
 
 

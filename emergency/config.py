@@ -49,6 +49,27 @@ def load(app: Flask, overrides: dict) -> None:
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         EMAIL_BATCH_SIZE=_env_int("EMAIL_BATCH_SIZE", 1000),
         SMS_BATCH_SIZE=_env_int("SMS_BATCH_SIZE", 200),
+        # Issue 3B: records are purged this many days after their last stop ended (~18 months),
+        # and a partner's CSV upload over the API may be this large (100,000 rows is ~12 MB).
+        PURGE_AFTER_DAYS=_env_int("PURGE_AFTER_DAYS", 548),
+        PARTNER_IMPORT_MAX_BYTES=_env_int("PARTNER_IMPORT_MAX_BYTES", 64 * 1024 * 1024),
+        # Issue 3A: traveller sign-in links expire after this many seconds (default 1 hour);
+        # rate limits on public forms (Flask-Limiter; Redis storage when REDIS_URL is set).
+        SIGNIN_LINK_MAX_AGE=_env_int("SIGNIN_LINK_MAX_AGE", 3600),
+        RATELIMIT_ENABLED=(env.get("RATELIMIT_ENABLED") or "true").lower() not in ("0", "false", "no"),
+        # Issue 5A: provider calls. Seconds each call may take; a throughput cap per provider
+        # (Twilio messages / SendGrid requests per second, shared through Redis; unset = none);
+        # retries of temporary failures (exponential backoff from BASE seconds, capped, with
+        # jitter, never sooner than Retry-After), at most MAX_ATTEMPTS sends per message; a
+        # claim older than STALE_SECONDS belongs to a dead worker and is taken again.
+        PROVIDER_TIMEOUT=float(env.get("PROVIDER_TIMEOUT") or 30),
+        TWILIO_MPS=float(env["TWILIO_MPS"]) if env.get("TWILIO_MPS") else None,
+        SENDGRID_RPS=float(env["SENDGRID_RPS"]) if env.get("SENDGRID_RPS") else None,
+        TWILIO_VALIDITY_PERIOD=_env_int("TWILIO_VALIDITY_PERIOD", 0) or None,
+        DELIVERY_RETRY_BASE=float(env.get("DELIVERY_RETRY_BASE") or 2),
+        DELIVERY_RETRY_CAP=float(env.get("DELIVERY_RETRY_CAP") or 300),
+        DELIVERY_MAX_ATTEMPTS=_env_int("DELIVERY_MAX_ATTEMPTS", 8),
+        DELIVERY_STALE_SECONDS=_env_int("DELIVERY_STALE_SECONDS", 900),
         JOBS_MODE=env.get("JOBS_MODE") or None,  # "rq", "thread" or "sync"; None = rq if REDIS_URL
         BABEL_DEFAULT_LOCALE="en",
         LANGUAGES=("en", "fr"),

@@ -47,7 +47,7 @@ STATUS_LABELS = {
     "point": _l("Exact point"), "city": _l("City"), "country": _l("Country only"),
     "email": _l("Email"), "sms": _l("SMS"),
     "viewer": _l("viewer"), "coordinator": _l("coordinator"), "approver": _l("approver"),
-    "admin": _l("administrator"),
+    "admin": _l("administrator"), "partner": _l("partner"),
 }
 
 
@@ -142,15 +142,15 @@ def index():
 
 
 def _zone_and_window(form_data, files):
-    """Run the services' checks; returns (zone, start, end, errors-by-group)."""
+    """Run the services' checks; returns (zone specs, start, end, errors-by-group)."""
     from geo.errors import GeoError
 
     errors: dict[str, str] = {}
     zone = start = end = None
     kind = form_data.get("zone_kind") or "draw"
-    try:
-        zone = incidents.zone_from_form(kind, form_data, files)
-    except GeoError as err:
+    try:  # the main zone and any severity rings (issue 4)
+        zone = incidents.specs_from_form(kind, form_data, files)
+    except (GeoError, incidents.ZoneSpecError) as err:
         errors["zone"] = _translate(err)
     try:  # an empty start means "now" (the service's default)
         start, end = incidents.parse_window((form_data.get("starts_at") or "").strip() or None,
@@ -210,7 +210,7 @@ def _too_large(_err):
 def _csrf_failed(_err):
     """An expired or missing form token: say so and send the person back to try again."""
     message = _("Your session expired or the form was stale. Please try again.")
-    if request.is_json or request.path.endswith((".json", "/preview", "/sms-info")):
+    if request.is_json or request.path.endswith((".json", "/preview", "/sms-info", "/sms-estimate")):
         return jsonify({"errors": {"form": message}}), 400
     flash(message, "error")
     back = request.referrer or ""
@@ -228,47 +228,6 @@ def _get_incident_or_404(incident_id: int) -> Incident:
     if incident is None:
         abort(404)
     return incident
-
-
-def _locate(incident: Incident, rows: list[dict]) -> dict[int, tuple[float, float]]:
-    """(lat, lon) to pin each affected traveller whose location is finer than a country.
-
-    Rows may carry `lat`/`lon`; otherwise the traveller's stop in the window is looked up,
-    preferring one inside the zone. Country-only travellers are not pinned.
-    """
-    from registry.models import Stop
-    from shapely.geometry import Point, shape
-
-    located: dict[int, tuple[float, float]] = {}
-    missing = []
-    for row in rows:
-        if row.get("precision") == "country":
-            continue
-        if row.get("lat") is not None and row.get("lon") is not None:
-            located[row["traveller_id"]] = (row["lat"], row["lon"])
-        else:
-            missing.append(row["traveller_id"])
-    if not missing:
-        return located
-    first = incident.starts_at.date()
-    last = (incident.ends_at or incident.starts_at).date()
-    stmt = select(Stop).where(
-        Stop.traveller_id.in_(missing), Stop.lat.is_not(None), Stop.lon.is_not(None),
-        Stop.precision != "country", Stop.arrival <= last,
-        or_(Stop.departure.is_(None), Stop.departure >= first),
-    )
-    zone = shape(incident.zone_geojson)
-    fallback: dict[int, tuple[float, float]] = {}
-    for stop in db_session().scalars(stmt):
-        if stop.traveller_id in located:
-            continue
-        if zone.covers(Point(stop.lon, stop.lat)):
-            located[stop.traveller_id] = (stop.lat, stop.lon)
-        else:
-            fallback.setdefault(stop.traveller_id, (stop.lat, stop.lon))
-    for traveller_id, point in fallback.items():
-        located.setdefault(traveller_id, point)
-    return located
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -309,7 +268,8 @@ def compose_alert(incident_id: int):
     form = AlertForm()
     if form.validate_on_submit():
         try:
-            alert = alert_service.compose_alert(incident, form.texts(), list(form.channels.data))
+            alert = alert_service.compose_alert(incident, form.texts(), list(form.channels.data),
+                                                kind=form.kind.data or "safety_check")
         except alert_service.AlertError as err:
             flash(_translate(err), "error")
         else:
@@ -330,26 +290,16 @@ def incident_view_context(incident: Incident) -> dict:
     """The incident page's context; shared by the GET view and a failed compose."""
     stats = dashboard.incident_stats(incident)
     recipients = dashboard.recipient_rows(incident, limit=RECIPIENT_LIMIT)
-    affected = incidents.preview(incidents.incident_zone(incident), incident.starts_at,
-                                 incident.ends_at, limit=MAP_LIMIT, lang=current_language())
-    responses = {r["traveller_id"]: r.get("response") for r in recipients}
-    located = _locate(incident, affected["rows"])
-    points, unpinned = [], []
-    for row in affected["rows"]:
-        where = located.get(row["traveller_id"])
-        if where is None:
-            unpinned.append(row)
-            continue
-        points.append({"lat": where[0], "lon": where[1], "name": row.get("name"),
-                       "place": row.get("place") or row.get("country_name"),
-                       "response": responses.get(row["traveller_id"]) or "no_answer"})
+    # Affected set, zones with counts, clustered map and export form (issue 4: incident_views)
+    from .incident_views import page_parts
+
+    parts = page_parts(incident, limit=MAP_LIMIT, lang=current_language())
     alerts = [{"alert": a, "needs_approval": alert_service.needs_approval(a)} for a in incident.alerts]
     return {
-        "incident": incident, "stats": stats, "recipients": recipients, "affected": affected,
-        "unpinned": unpinned, "pinned_count": len(points), "alerts": alerts,
-        "form": AlertForm(formdata=None, data=alert_service.default_texts(incident)),
-        "map_data": {"zone": incident.zone_geojson, "points": points,
-                     "tile_url": current_app.config.get("MAP_TILE_URL")},
+        "incident": incident, "stats": stats, "recipients": recipients, **parts, "alerts": alerts,
+        "form": AlertForm(formdata=None, data={**alert_service.default_texts(incident), "kind": "safety_check"}),
+        "kind_texts": alert_service.all_default_texts(incident),
+        "messages_to_read": dashboard.messages_to_read(incident),
     }
 
 
@@ -398,6 +348,20 @@ def sms_info():
     if not isinstance(text, str):
         return jsonify({"error": _("The text must be a string.")}), 400
     return jsonify(alert_service.sms_info(text))
+
+
+@bp.post("/incidents/<int:incident_id>/sms-estimate")
+@login_required
+def sms_estimate(incident_id: int):
+    """Per-language SMS recipients, encoding and segments, and the total segments of the send."""
+    from . import composer
+
+    incident = _get_incident_or_404(incident_id)
+    payload = request.get_json(silent=True) or {}
+    texts = {lang: payload.get(f"sms_{lang}", "") for lang in ("en", "fr")}
+    if not all(isinstance(t, str) for t in texts.values()):
+        return jsonify({"error": _("The text must be a string.")}), 400
+    return jsonify(composer.incident_estimate(incident, texts["en"], texts["fr"]))
 
 
 # ---------------------------------------------------------------- outbox
@@ -475,3 +439,6 @@ def countries_geojson():
     response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+from . import incident_views  # noqa: E402,F401  (points.json and exports on this blueprint)

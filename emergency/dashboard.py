@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, select
 
-from notify.models import Delivery, OutboxMessage
+from notify.models import Delivery, InboundMessage, OutboxMessage
 from registry.models import Traveller
 
 from .database import db_session
@@ -116,3 +116,40 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
 
 def outbox_messages(limit: int = 100) -> list[OutboxMessage]:
     return list(db_session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def messages_to_read(incident: Incident, limit: int = 100) -> list[dict]:
+    """SMS replies no keyword could read, from people this incident alerted, newest first.
+
+    A reply belongs to the incident when its number was on one of the incident's
+    recipient lists and it came after the incident's first alert went out; these are
+    what a consular officer must read and answer by hand.
+    """
+    session = db_session()
+    first_sent = session.scalar(select(func.min(Alert.sent_at)).where(Alert.incident_id == incident.id))
+    if first_sent is None:
+        return []
+    phones = (
+        select(AlertRecipient.phone, func.min(AlertRecipient.traveller_id).label("traveller_id"))
+        .where(AlertRecipient.incident_id == incident.id, AlertRecipient.phone.is_not(None))
+        .group_by(AlertRecipient.phone)
+    ).subquery()
+    rows = session.execute(
+        select(InboundMessage.id, InboundMessage.body, InboundMessage.received_at, InboundMessage.from_number,
+               Traveller.id.label("traveller_id"), Traveller.given_name, Traveller.family_name,
+               Traveller.language)
+        .join(phones, phones.c.phone == InboundMessage.from_number)
+        .join(Traveller, Traveller.id == phones.c.traveller_id)
+        .where(InboundMessage.intent.is_(None), InboundMessage.received_at >= first_sent)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(limit)
+    ).all()
+    return [{
+        "id": r.id,
+        "body": r.body,
+        "received_at": r.received_at,
+        "phone": r.from_number,
+        "traveller_id": r.traveller_id,
+        "name": f"{r.given_name} {r.family_name}",
+        "language": r.language,
+    } for r in rows]

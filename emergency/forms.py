@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    EmailField, HiddenField, PasswordField, RadioField, SelectMultipleField, StringField,
+    EmailField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField,
     TextAreaField, widgets,
 )
 from wtforms.validators import DataRequired, Length, Optional
@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - older WTForms
     def _Choice(value, label):
         return (value, label)
 
-ZONE_KINDS = ("draw", "upload", "circle")
+ZONE_KINDS = ("draw", "upload", "text", "countries", "circle")
 CHANNELS = ("email", "sms")
 
 
@@ -47,11 +47,13 @@ class IncidentForm(FlaskForm):
                           render_kw={"type": "datetime-local"})
     zone_kind = RadioField(
         _l("Zone"), default="draw",
-        choices=[_Choice("draw", _l("Draw on the map")), _Choice("upload", _l("Upload a GeoJSON file")),
+        choices=[_Choice("draw", _l("Draw on the map")), _Choice("upload", _l("Upload a file")),
+                 _Choice("text", _l("WKT or CAP text")), _Choice("countries", _l("Countries")),
                  _Choice("circle", _l("Circle"))],
     )
     zone_geojson = HiddenField()
-    zone_file = FileField(_l("GeoJSON file"), render_kw={"accept": ".geojson,.json,application/geo+json,application/json"})
+    zone_file = FileField(_l("Zone file"), render_kw={
+        "accept": ".geojson,.json,.kml,.zip,.gpkg,application/geo+json,application/json"})
     lat = StringField(_l("Latitude"), render_kw={"inputmode": "decimal"})
     lon = StringField(_l("Longitude"), render_kw={"inputmode": "decimal"})
     radius_km = StringField(_l("Radius (km)"), render_kw={"inputmode": "decimal"})
@@ -65,6 +67,13 @@ class MultiCheckboxField(SelectMultipleField):
 class AlertForm(FlaskForm):
     """A bilingual alert: both languages are always written, side by side."""
 
+    kind = SelectField(
+        _l("Kind of message"),
+        choices=[_Choice("safety_check", _l("Safety check (asks for an answer)")),
+                 _Choice("information", _l("Information (no answer requested)")),
+                 _Choice("all_clear", _l("All clear (incident over)"))],
+        default="safety_check",
+    )
     subject_en = StringField(_l("Subject (English)"), validators=[DataRequired(), Length(max=200)])
     subject_fr = StringField(_l("Subject (French)"), validators=[DataRequired(), Length(max=200)])
     body_en = TextAreaField(_l("Email (English)"), validators=[DataRequired()], render_kw={"rows": 8})

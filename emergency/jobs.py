@@ -48,12 +48,24 @@ class ThreadRunner:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
         self.lock = threading.Lock()
         self.pending: dict[str, Future] = {}
+        self.timers: dict[str, threading.Timer] = {}
 
     def enqueue(self, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
         with self.lock:
             if job_id in self.pending and not self.pending[job_id].done():
                 return False
             self.pending[job_id] = self.pool.submit(self._run, func, args, job_id)
+            return True
+
+    def enqueue_in(self, delay: float, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+        with self.lock:
+            if job_id in self.pending or (job_id in self.timers and self.timers[job_id].is_alive()):
+                return False
+            timer = threading.Timer(max(0.0, delay), self.enqueue, args=(func, *args),
+                                    kwargs={"job_id": job_id, "queue": queue})
+            timer.daemon = True
+            self.timers[job_id] = timer
+            timer.start()
             return True
 
     def _run(self, func, args, job_id, attempt: int = 0):
@@ -73,8 +85,11 @@ class ThreadRunner:
         while True:
             with self.lock:
                 futures = [f for f in self.pending.values() if not f.done()]
-            if not futures:
+                timers = [t for t in self.timers.values() if t.is_alive()]
+            if not futures and not timers:
                 return
+            for t in timers:
+                t.join(timeout)
             for f in futures:
                 f.exception(timeout=timeout)
 
@@ -86,6 +101,11 @@ class SyncRunner:
         self.app = app
 
     def enqueue(self, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+        func(*args)
+        return True
+
+    def enqueue_in(self, delay: float, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+        time.sleep(max(0.0, delay))
         func(*args)
         return True
 
@@ -121,6 +141,23 @@ class RQRunner:
         except DuplicateJobError:
             return False
 
+    def enqueue_in(self, delay: float, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+        """Schedule on RQ's scheduler (workers run with `with_scheduler=True`); a job id
+        already known to Redis is not scheduled twice."""
+        from datetime import timedelta
+
+        from rq import Retry
+        from rq.job import Job
+
+        if Job.exists(job_id, connection=self.redis):
+            return False
+        self.queue(queue).enqueue_in(
+            timedelta(seconds=max(0.0, delay)), func, *args, job_id=job_id,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            job_timeout=600, result_ttl=3600,
+        )
+        return True
+
     def wait(self, timeout: float = 60) -> None:
         return None
 
@@ -134,6 +171,14 @@ def init_app(app: Flask) -> None:
 def enqueue(func: Callable, *args, job_id: str, queue: str = "default") -> bool:
     """Queue `func(*args)` under `job_id`; False if that job is already queued."""
     return current_app.extensions["jobs"].enqueue(func, *args, job_id=job_id, queue=queue)
+
+
+def enqueue_in(delay: float, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
+    """Queue `func(*args)` to run in `delay` seconds under `job_id`; False if already scheduled.
+
+    Used for provider retries (backoff with jitter, honouring Retry-After): RQ's
+    scheduler in RQ mode, a timer in thread mode, a plain sleep in sync mode."""
+    return current_app.extensions["jobs"].enqueue_in(delay, func, *args, job_id=job_id, queue=queue)
 
 
 def wait_for_jobs(app: Flask | None = None, timeout: float = 60) -> None:

@@ -3,17 +3,17 @@ safety responses and the audit log. Foreign keys to travellers point across to t
 registry's metadata by column object, so each package keeps its own MetaData."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, JSON, MetaData,
+    Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, JSON, MetaData,
     String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from registry.models import NAMING, Traveller
+from registry.models import NAMING, Partner, Traveller
 
 
 def utcnow() -> datetime:
@@ -24,7 +24,9 @@ class AppBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-ROLES = ("viewer", "coordinator", "approver", "admin")
+# "partner" (issue 3B) ranks below viewer: a partner's API token reaches only
+# /api/v1/partners/me/..., never a coordinator or viewer endpoint.
+ROLES = ("partner", "viewer", "coordinator", "approver", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 
@@ -42,8 +44,10 @@ class User(UserMixin, AppBase):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey(Partner.id), index=True)  # role "partner"
 
-    __table_args__ = (CheckConstraint("role IN ('viewer','coordinator','approver','admin')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('partner','viewer','coordinator','approver','admin')",
+                                      name="role"),)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -77,8 +81,34 @@ class Incident(AppBase):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     alerts: Mapped[list["Alert"]] = relationship(back_populates="incident", order_by="Alert.id")
+    zones: Mapped[list["IncidentZone"]] = relationship(
+        back_populates="incident", order_by="(IncidentZone.severity, IncidentZone.id)",
+        cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (CheckConstraint("status IN ('active','closed')", name="status"),)
+
+
+class IncidentZone(AppBase):
+    """One of an incident's zones (severity rings): 1 is the most severe. A traveller in
+    several zones belongs to the most severe one and receives that zone's message.
+    `Incident.zone_geojson` keeps the union of all zones (the API's `zone`)."""
+
+    __tablename__ = "incident_zones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    severity: Mapped[int] = mapped_column(Integer, default=1)
+    label_en: Mapped[str | None] = mapped_column(String(200))
+    label_fr: Mapped[str | None] = mapped_column(String(200))
+    zone_geojson: Mapped[dict] = mapped_column(JSON)
+    zone_source: Mapped[dict | None] = mapped_column(JSON)
+    zone_note: Mapped[str | None] = mapped_column(Text)
+    message_en: Mapped[str | None] = mapped_column(Text)
+    message_fr: Mapped[str | None] = mapped_column(Text)
+
+    incident: Mapped[Incident] = relationship(back_populates="zones")
+
+    __table_args__ = (CheckConstraint("severity >= 1", name="severity"),)
 
 
 ALERT_STATES = ("draft", "approved", "sending", "sent")
@@ -126,6 +156,8 @@ class AlertRecipient(AppBase):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
     precision: Mapped[str] = mapped_column(String(10))
+    # Issue 4: the severity zone the traveller was in at send time (frozen with the rest).
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("incident_zones.id", ondelete="SET NULL"))
 
     __table_args__ = (UniqueConstraint("alert_id", "traveller_id", name="uq_alert_recipients_once"),)
 
@@ -164,3 +196,33 @@ class AuditEntry(AppBase):
     object_type: Mapped[str | None] = mapped_column(String(30))
     object_id: Mapped[str | None] = mapped_column(String(50))
     details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Advisory(AppBase):
+    """The travel advisory for one country (issue 3B): level 0 (normal precautions) to
+    3 (avoid all travel), bilingual text, when and by whom it was last set."""
+
+    __tablename__ = "advisories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), unique=True)  # ISO 3166-1 alpha-2
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    text_en: Mapped[str] = mapped_column(Text)
+    text_fr: Mapped[str] = mapped_column(Text)
+    updated_on: Mapped[date] = mapped_column(Date)
+    updated_by: Mapped[str | None] = mapped_column(String(254))
+
+    __table_args__ = (CheckConstraint("level BETWEEN 0 AND 3", name="level"),)
+
+
+class SigninToken(AppBase):
+    """One emailed sign-in link for a traveller (issue 3A). The link carries a signed nonce;
+    this row makes it single-use (`used_at`) and is deleted with the traveller."""
+
+    __tablename__ = "signin_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,7 +9,12 @@ traveller with an audit entry that carries no personal data.
 
 The form works without JavaScript for one destination: stop fields are plain inputs named
 `stops-<i>-<field>`; the script only adds rows, suggests cities and lets a point be picked
-on a map.
+on a map. Companions (`companions-<i>-<field>`) and emergency contacts (`contacts-<i>-<field>`)
+follow the same pattern in optional, collapsed sections so the quick path stays quick.
+
+Registering again with an address we already hold shows the same thank-you page (so the page
+never tells a stranger who is registered) and sends the owner of the address a sign-in link
+to manage their trips instead.
 """
 from __future__ import annotations
 
@@ -22,18 +27,28 @@ from flask_babel import force_locale, gettext as _
 
 from geo import countries
 from registry.errors import N_, FieldError, ValidationFailed
-from registry.service import MAX_STOPS, StopInput, TravellerInput, register_traveller, validate_traveller
+from registry.household import MAX_CONTACTS, CompanionInput, ContactInput
+from registry.models import AGE_BANDS, MAX_COMPANIONS, TRIP_PURPOSES
+from registry.service import (
+    MAX_STOPS, StopInput, TravellerInput, find_traveller_by_contact, register_traveller,
+    validate_traveller,
+)
 
 from . import audit
 from .database import db_session
 from .i18n import current_language
 from .i18n_errors import translate
+from .limits import REGISTER_PER_IP, limiter
 
 bp = Blueprint("registration", __name__)
 
 LANGUAGES = ("en", "fr")
-STOP_FIELDS = ("country", "place", "lat", "lon", "arrival", "departure")
+STOP_FIELDS = ("country", "place", "lat", "lon", "arrival", "departure", "address")
 _STOP_KEY = re.compile(r"^stops-(\d{1,3})-(%s)$" % "|".join(STOP_FIELDS))
+COMPANION_FIELDS = ("given_name", "family_name", "age_band", "email", "phone", "non_citizen")
+CONTACT_FIELDS = ("name", "relationship", "phone", "email", "language")
+# Fields that do not make a row "filled in" on their own (a default language, a checkbox).
+_ROW_DEFAULTS = ("language", "non_citizen")
 SUGGEST_DEFAULT_LIMIT = 8
 SUGGEST_MAX_LIMIT = 20
 
@@ -59,9 +74,28 @@ def parse_stops(form) -> list[dict[str, str]]:
     return filled or [stops[0] if stops else dict.fromkeys(STOP_FIELDS, "")]
 
 
+def parse_rows(form, prefix: str, fields: tuple[str, ...], limit: int) -> list[dict[str, str]]:
+    """Rows named `<prefix>-<i>-<field>`, in index order, blank rows dropped, at most
+    `limit + 1` kept (enough for the service to say "too many")."""
+    pattern = re.compile(r"^%s-(\d{1,3})-(%s)$" % (prefix, "|".join(fields)))
+    rows: dict[int, dict[str, str]] = {}
+    for key in form.keys():
+        match = pattern.match(key)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = (form.get(key) or "").strip()
+    ordered = [{name: rows[i].get(name, "") for name in fields} for i in sorted(rows)]
+    filled = [r for r in ordered if any(v for k, v in r.items() if k not in _ROW_DEFAULTS)]
+    return filled[: limit + 1]
+
+
 def read_form(form) -> dict[str, Any]:
     """The posted values as plain strings, kept to re-fill the form after an error."""
     return {
+        "date_of_birth": (form.get("date_of_birth") or "").strip(),
+        "phone2": (form.get("phone2") or "").strip(),
+        "purpose": (form.get("purpose") or "").strip(),
+        "companions": parse_rows(form, "companions", COMPANION_FIELDS, MAX_COMPANIONS),
+        "contacts": parse_rows(form, "contacts", CONTACT_FIELDS, MAX_CONTACTS),
         "given_name": (form.get("given_name") or "").strip(),
         "family_name": (form.get("family_name") or "").strip(),
         "email": (form.get("email") or "").strip(),
@@ -77,7 +111,21 @@ def to_input(values: dict[str, Any]) -> TravellerInput:
         given_name=values["given_name"], family_name=values["family_name"],
         email=values["email"], phone=values["phone"], language=values["language"],
         stops=[StopInput(**stop) for stop in values["stops"]],
+        date_of_birth=values.get("date_of_birth"), phone2=values.get("phone2"),
+        purpose=values.get("purpose"),
+        companions=[CompanionInput(**row) for row in values.get("companions", [])],
+        emergency_contacts=[ContactInput(**row) for row in values.get("contacts", [])],
+        consent_version=consent_version(),
     )
+
+
+def consent_version() -> str | None:
+    """The version of the consent wording shown on this page (issue 3B's `emergency.consent`)."""
+    try:
+        from .consent import CONSENT_VERSION
+    except ImportError:
+        return None
+    return CONSENT_VERSION
 
 
 # --- showing errors ---------------------------------------------------------------------
@@ -122,7 +170,23 @@ def _render_form(values: dict[str, Any], errors: list[FieldError], status: int =
         suggestions=place_suggestions(errors),
         country_choices=countries.all_countries(lang),
         max_stops=MAX_STOPS,
+        max_companions=MAX_COMPANIONS,
+        max_contacts=MAX_CONTACTS,
+        age_bands=AGE_BANDS,
+        purposes=purpose_choices(),
+        companion_fields=COMPANION_FIELDS,
+        contact_fields=CONTACT_FIELDS,
     ), status
+
+
+def purpose_choices() -> list[tuple[str, str]]:
+    """(value, label) for the purpose-of-travel list, in the page's language."""
+    labels = {
+        "tourism": _("Tourism"), "business": _("Business"), "study": _("Study"),
+        "family": _("Visiting family"), "work": _("Work"), "volunteer": _("Volunteering"),
+        "other": _("Other"),
+    }
+    return [(value, labels[value]) for value in TRIP_PURPOSES]
 
 
 def _blank_values() -> dict[str, Any]:
@@ -130,6 +194,7 @@ def _blank_values() -> dict[str, Any]:
         "given_name": "", "family_name": "", "email": "", "phone": "",
         "language": current_language(), "consent": False,
         "stops": [dict.fromkeys(STOP_FIELDS, "")],
+        "date_of_birth": "", "phone2": "", "purpose": "", "companions": [], "contacts": [],
     }
 
 
@@ -140,6 +205,7 @@ def register_form():
 
 
 @bp.post("/register")
+@limiter.limit(REGISTER_PER_IP, methods=["POST"])
 def register_submit():
     """Check everything, then either show every error (400, nothing saved) or save and thank."""
     values = read_form(request.form)
@@ -155,6 +221,16 @@ def register_submit():
         return _render_form(values, errors, 400)
 
     session = db_session()
+    from .traveller_mail import queue_registration_confirmation, queue_signin_link
+
+    existing = find_traveller_by_contact(session, email=clean.email) if clean.email else None
+    if existing is not None:
+        # Same page as a new registration: the form must not reveal who is registered.
+        audit.record("traveller.registration_repeated", "traveller", existing.id,
+                     actor=f"traveller:{existing.id}")
+        session.commit()
+        queue_signin_link(existing.id, "already_registered")
+        return redirect(url_for("registration.done", lang=clean.language))
     try:
         traveller = register_traveller(session, clean, source="web")
         audit.record("traveller.registered", "traveller", traveller.id,
@@ -166,6 +242,7 @@ def register_submit():
     except Exception:
         session.rollback()
         raise
+    queue_registration_confirmation(traveller.id)
     return redirect(url_for("registration.done", lang=traveller.language))
 
 

@@ -8,7 +8,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, insert, select
 
 from notify.delivery import create_deliveries, send_email_batch, send_sms_batch
-from notify.models import Delivery
+from notify.models import Delivery, SmsOptOut
 from notify.providers.base import EmailBatch, EmailRecipient, SmsMessage, placeholder
 from notify.providers.factory import build_providers
 from registry.models import Traveller
@@ -24,7 +24,9 @@ def providers():
     app = current_app._get_current_object()
     if "providers" not in app.extensions:
         factory = app.extensions["db_session"].session_factory
-        app.extensions["providers"] = build_providers(app.config, factory)
+        from .sending import provider_redis
+
+        app.extensions["providers"] = build_providers(app.config, factory, redis=provider_redis(app))
     return app.extensions["providers"]
 
 
@@ -37,6 +39,7 @@ def _freeze_recipients(alert: Alert) -> None:
 
     affected = affected_for(alert.incident)
     precision = {a.traveller_id: a.precision for a in affected}
+    zone_of = {a.traveller_id: getattr(a, "zone_id", None) for a in affected}  # issue 4: frozen too
     ids = list(precision)
     for start in range(0, len(ids), 5000):
         chunk = ids[start:start + 5000]
@@ -46,7 +49,8 @@ def _freeze_recipients(alert: Alert) -> None:
         if people:
             session.execute(insert(AlertRecipient), [
                 {"alert_id": alert.id, "incident_id": alert.incident_id, "traveller_id": p.id,
-                 "language": p.language, "email": p.email, "phone": p.phone, "precision": precision[p.id]}
+                 "language": p.language, "email": p.email, "phone": p.phone, "precision": precision[p.id],
+                 "zone_id": zone_of[p.id]}
                 for p in people
             ])
     alert.recipient_count = len(ids)
@@ -60,16 +64,21 @@ def prepare_alert(alert_id: int) -> None:
     if alert is None or alert.status not in ("sending", "sent"):
         return
     _freeze_recipients(alert)
-    rows = []
-    for r in session.execute(select(AlertRecipient).where(AlertRecipient.alert_id == alert_id)).scalars():
-        if "email" in alert.channels and r.email:
-            rows.append((r.traveller_id, "email", r.email, r.language))
-        if "sms" in alert.channels and r.phone:
-            rows.append((r.traveller_id, "sms", r.phone, r.language))
+    from notify.contact_health import drop_bad  # 5A: addresses providers said are bad
+
     config = current_app.config
-    batches = create_deliveries(session, alert_id, rows,
-                                {"email": config["EMAIL_BATCH_SIZE"], "sms": config["SMS_BATCH_SIZE"]})
-    session.commit()
+    sizes = {"email": config["EMAIL_BATCH_SIZE"], "sms": config["SMS_BATCH_SIZE"]}
+    batches = {channel: 0 for channel in sizes}
+    # Streamed in slices of one channel and one language (5B): memory does not grow with the
+    # number of recipients, and each batch holds one language, so one SendGrid request per batch.
+    for rows in _delivery_rows(session, alert, sizes):
+        rows = drop_bad(session, rows)
+        batches = create_deliveries(session, alert_id, rows, sizes)
+        session.commit()
+    if not any(batches.values()):
+        from notify.delivery import batch_counts
+
+        batches = batch_counts(session, alert_id, sizes)
     for channel, count in batches.items():
         task = deliver_email_batch if channel == "email" else deliver_sms_batch
         for batch in range(count):
@@ -77,28 +86,77 @@ def prepare_alert(alert_id: int) -> None:
     finish_if_done(alert_id)
 
 
+_SLICE_BATCHES = 5  # batches of a channel created per slice of recipients
+
+
+def _delivery_rows(session, alert: Alert, sizes: dict[str, int]):
+    """(traveller, channel, address, language) rows of the alert, in slices of one channel and
+    one language, each a whole number of batches (keyset pagination on the frozen list).
+
+    Opted-out numbers (STOP / ARRET) get no SMS; their owner gets the email instead (5B).
+    """
+    channels = alert.channels or []
+    languages = [lang for (lang,) in session.execute(
+        select(AlertRecipient.language).where(AlertRecipient.alert_id == alert.id).distinct()
+        .order_by(AlertRecipient.language))]
+    for channel in ("email", "sms"):
+        if channel not in sizes:
+            continue
+        limit = sizes[channel] * _SLICE_BATCHES
+        for lang in languages:
+            last_id = 0
+            while True:
+                page = session.execute(
+                    select(AlertRecipient.id, AlertRecipient.traveller_id, AlertRecipient.email,
+                           AlertRecipient.phone, SmsOptOut.opted_out)
+                    .outerjoin(SmsOptOut, SmsOptOut.phone == AlertRecipient.phone)
+                    .where(AlertRecipient.alert_id == alert.id, AlertRecipient.language == lang,
+                           AlertRecipient.id > last_id)
+                    .order_by(AlertRecipient.id).limit(limit)
+                ).all()
+                if not page:
+                    break
+                last_id = page[-1].id
+                rows = []
+                for r in page:
+                    sms_wanted = "sms" in channels and bool(r.phone)
+                    if channel == "sms" and sms_wanted and not r.opted_out:
+                        rows.append((r.traveller_id, "sms", r.phone, lang))
+                    elif channel == "email" and r.email and ("email" in channels or (sms_wanted and r.opted_out)):
+                        rows.append((r.traveller_id, "email", r.email, lang))
+                if rows:
+                    yield rows
+
+
 def _other(lang: str) -> str:
     return "fr" if lang == "en" else "en"
 
 
 def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
-    """One batch per language: own language first, the other below; links per recipient."""
-    by_language: dict[str, list[Delivery]] = {}
+    """One batch per (language, zone): own language first, the other below, each followed by
+    the recipient's zone message (severity rings, issue 4); links per recipient."""
+    from .zones_service import RecipientZones, with_zone_message
+
+    zones = RecipientZones(db_session(), alert)
+    by_language: dict[tuple, list[Delivery]] = {}
     for d in deliveries:
-        by_language.setdefault(d.language if d.language in ("en", "fr") else "en", []).append(d)
+        key = (d.language if d.language in ("en", "fr") else "en", zones.zone_for(d.recipient_id))
+        by_language.setdefault(key, []).append(d)
     batches = []
-    for lang, group in by_language.items():
+    ask = (alert.kind or "safety_check") == "safety_check"  # information / all_clear ask for no answer
+    for (lang, zone), group in by_language.items():
         order = [lang, _other(lang)]
         tags = {name: placeholder(name) for name in ("safe_url", "help_url", "page_url")}
         sections = []
         for part in order:
+            body = with_zone_message(getattr(alert, f"body_{part}"), zone, part)
             with force_locale(part):
                 sections.append({
                     "lang": part,
-                    "body": getattr(alert, f"body_{part}"),
-                    "text": render_template("email/safety_check.txt", body=getattr(alert, f"body_{part}"), **tags),
-                    "html": render_template("email/safety_check_section.html", body=getattr(alert, f"body_{part}"),
-                                            lang=part, **tags),
+                    "body": body,
+                    "text": render_template("email/safety_check.txt", body=body, ask=ask, **tags),
+                    "html": render_template("email/safety_check_section.html", body=body,
+                                            lang=part, ask=ask, **tags),
                 })
         subject = f"{getattr(alert, f'subject_{order[0]}')} / {getattr(alert, f'subject_{order[1]}')}"
         text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
@@ -110,31 +168,46 @@ def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
     return batches
 
 
-def sms_body(alert: Alert, language: str) -> str:
+def sms_body(alert: Alert, language: str, zone=None) -> str:
+    """Own language first, the other below; each followed by the zone's message if any."""
+    from .zones_service import with_zone_message
+
     own = language if language in ("en", "fr") else "en"
-    return f"{getattr(alert, f'sms_{own}')}\n\n{getattr(alert, f'sms_{_other(own)}')}"
+    first = with_zone_message(getattr(alert, f"sms_{own}"), zone, own)
+    second = with_zone_message(getattr(alert, f"sms_{_other(own)}"), zone, _other(own))
+    return f"{first}\n\n{second}"
 
 
 @job
-def deliver_email_batch(alert_id: int, batch: int) -> None:
+def deliver_email_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
+    from .sending import with_retries  # 5A: retries with backoff, jitter and Retry-After
+
     session = db_session()
     alert = session.get(Alert, alert_id)
     if alert is None:
         return
     email, _sms = providers()
-    send_email_batch(session, alert_id, batch, email, lambda ds: email_batches(alert, ds))
+    with_retries(deliver_email_batch, alert_id, "email", batch, attempt, lambda **options: send_email_batch(
+        session, alert_id, batch, email, lambda ds: email_batches(alert, ds), **options))
     finish_if_done(alert_id)
 
 
 @job
-def deliver_sms_batch(alert_id: int, batch: int) -> None:
+def deliver_sms_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
+    from .sending import with_retries  # 5A: retries with backoff, jitter and Retry-After
+
     session = db_session()
     alert = session.get(Alert, alert_id)
     if alert is None:
         return
     _email, sms = providers()
-    send_sms_batch(session, alert_id, batch, sms,
-                   lambda d: SmsMessage(d.id, d.address, sms_body(alert, d.language)))
+    from .zones_service import RecipientZones
+
+    zones = RecipientZones(session, alert)
+    with_retries(deliver_sms_batch, alert_id, "sms", batch, attempt, lambda **options: send_sms_batch(
+        session, alert_id, batch, sms,
+        lambda d: SmsMessage(d.id, d.address, sms_body(alert, d.language, zones.zone_for(d.recipient_id))),
+        **options))
     finish_if_done(alert_id)
 
 
@@ -161,7 +234,7 @@ def sweep_deliveries() -> int:
     from .timeutil import utcnow
 
     session = db_session()
-    stale = utcnow() - timedelta(minutes=5)
+    stale = utcnow() - timedelta(seconds=min(300, current_app.config["DELIVERY_STALE_SECONDS"]))
     waiting = session.execute(
         select(Delivery.campaign_id, Delivery.channel, Delivery.batch).distinct()
         .join(Alert, Alert.id == Delivery.campaign_id)

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from notify.delivery import apply_status
+from notify.delivery import apply_event
 from notify.models import InboundMessage, ProviderEvent
-from notify.replies import parse_reply
+from notify.optout import record_keyword
+from notify.replies import normalize, parse_reply
+from notify.segments import gsm_safe
 from notify.signatures import sendgrid_signature_valid, twilio_signature_valid
 from registry.models import Traveller
 
@@ -48,6 +50,11 @@ def _latest_recipient(phone: str) -> AlertRecipient | None:
     )
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction; `_bilingual` translates it into both languages."""
+    return message
+
+
 def _bilingual(lang: str, message_id: str, **params) -> str:
     """The same sentence in the traveller's language, then the other one."""
     parts = []
@@ -57,9 +64,23 @@ def _bilingual(lang: str, message_id: str, **params) -> str:
     return "\n".join(parts)
 
 
+# Reply words only French speakers use: an unknown number answering with them is answered
+# in French first.
+_FRENCH_WORDS = frozenset({"oui", "sauf", "aide", "arret"})
+
+
+def _reply_language(traveller: Traveller | None, body: str) -> str:
+    if traveller is not None:
+        return traveller.language
+    words = normalize(body or "").split()
+    return "fr" if words and words[0] in _FRENCH_WORDS else "en"
+
+
 def process_inbound_sms(from_number: str, to_number: str | None, body: str, provider_id: str) -> str:
     """Store an SMS reply, apply it to the sender's latest safety check, return our answer.
 
+    STOP / ARRET / ARRÊT / UNSUBSCRIBE and START are recorded against the number (Twilio
+    knows only the English words), whether or not the number matches a safety check.
     A repeated provider id (Twilio retrying) changes nothing and gets the same answer.
     """
     session = db_session()
@@ -75,26 +96,29 @@ def process_inbound_sms(from_number: str, to_number: str | None, body: str, prov
         fresh = False
     recipient = _latest_recipient(from_number)
     traveller = session.get(Traveller, recipient.traveller_id) if recipient else None
-    lang = traveller.language if traveller else "en"
+    lang = _reply_language(traveller, body)
+    if intent in ("opt_out", "opt_in"):
+        if fresh:
+            record_keyword(session, from_number, intent, body)
+        session.commit()
+        if intent == "opt_out":
+            return _bilingual(lang, N_("You will no longer receive text messages from us. We will use email instead."))
+        return _bilingual(lang, N_("Text messages from us are on again."))
     if recipient is None:
         session.commit()
-        return _bilingual(lang, "We could not match your number to a safety check. If you need help, call the "
-                                "emergency line of your embassy or consulate.")
+        return _bilingual(lang, N_("We could not match your number to a safety check. If you need help, call the "
+                                "emergency line of your embassy or consulate."))
     if intent in ("safe", "need_help"):
         if fresh:
             record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False)
         session.commit()
         if intent == "safe":
-            return _bilingual(lang, "Thank you. We have recorded that you are safe.")
-        return _bilingual(lang, "We have recorded that you need help. A consular officer will contact you as "
-                                "soon as possible.")
+            return _bilingual(lang, N_("Thank you. We have recorded that you are safe."))
+        return _bilingual(lang, N_("We have recorded that you need help. A consular officer will contact you as "
+                                "soon as possible."))
     session.commit()
-    if intent == "opt_out":
-        return _bilingual(lang, "You will no longer receive text messages from us. We will use email instead.")
-    if intent == "opt_in":
-        return _bilingual(lang, "Text messages from us are on again.")
-    return _bilingual(lang, "Thank you, a consular officer will read your message. Reply 1 if you are safe, "
-                            "2 if you need help.")
+    return _bilingual(lang, N_("Thank you, a consular officer will read your message. Reply 1 if you are safe, "
+                               "2 if you need help."))
 
 
 @bp.post("/twilio/sms")
@@ -107,7 +131,7 @@ def twilio_inbound():
         return _reject(400, _("This request is missing MessageSid, From or Body."))
     reply = process_inbound_sms(sender, request.form.get("To"), request.form.get("Body", ""), sid)
     twiml = MessagingResponse()
-    twiml.message(reply)
+    twiml.message(gsm_safe(reply))  # "vous etes" costs one segment; "vous êtes" turns the reply into UCS-2
     return Response(str(twiml), mimetype="application/xml")
 
 
@@ -126,8 +150,17 @@ def twilio_status():
     except IntegrityError:
         session.rollback()
         return "", 204
-    apply_status(session, sid, status, request.form.get("ErrorCode"))
+    # `d` is our delivery id, put in the (signed) callback URL when the message was sent:
+    # it names the delivery even if the worker died before recording Twilio's sid.
+    delivery_id = request.args.get("d", "")
+    error = request.form.get("ErrorCode")
+    changed = apply_event(session, sid, status, f"Twilio {status} {error}" if error else None,
+                          delivery_id=int(delivery_id) if delivery_id.isdigit() else None)
     session.commit()
+    if changed is not None and changed.status == "failed":
+        from .fallback import handle_bad_address
+
+        handle_bad_address(changed, status, f"Twilio {error}" if error else status)
     return "", 204
 
 
@@ -158,8 +191,12 @@ def sendgrid_events():
             continue
         message_id = str(event.get("sg_message_id", "")).split(".")[0]
         delivery_id = event.get("delivery_id")
-        apply_status(session, message_id or None, event["event"], event.get("reason"),
-                     delivery_id=int(delivery_id) if str(delivery_id or "").isdigit() else None)
+        changed = apply_event(session, message_id or None, event["event"], event.get("reason"),
+                              delivery_id=int(delivery_id) if str(delivery_id or "").isdigit() else None)
         session.commit()
         applied += 1
+        if changed is not None and changed.status == "failed":
+            from .fallback import handle_bad_address
+
+            handle_bad_address(changed, event["event"], event.get("reason"))
     return jsonify(applied=applied), 200

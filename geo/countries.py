@@ -30,6 +30,7 @@ class Country:
     name_fr: str
     continent: str | None
     geometry: BaseGeometry
+    parent: str | None = None  # for a territory carved out of its parent (RE -> FR)
 
     def name(self, lang: str = "en") -> str:
         return self.name_fr if lang == "fr" else self.name_en
@@ -53,7 +54,7 @@ def _layer() -> _Layer:
         shapely.prepare(geom)
         by_code[props["code"]] = Country(
             code=props["code"], name_en=props["name_en"], name_fr=props["name_fr"],
-            continent=props.get("continent"), geometry=geom,
+            continent=props.get("continent"), geometry=geom, parent=props.get("parent"),
         )
     codes = tuple(by_code)
     tree = STRtree([by_code[c].geometry for c in codes])
@@ -96,10 +97,26 @@ def _all_countries(lang: str) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda pair: (sort_key(pair[1]), pair[0]))
 
 
-def country_geometry(code: str) -> BaseGeometry | None:
-    """The (simplified, valid, antimeridian-split) shape of a country in lon/lat."""
+def country_geometry(code: str, with_territories: bool = False) -> BaseGeometry | None:
+    """The (simplified, valid, antimeridian-split) shape of a country in lon/lat.
+
+    Territories with their own code (Réunion, French Guiana...) are separate countries in
+    this layer, so France's shape is metropolitan France; `with_territories=True` adds them
+    back, e.g. to accept a map point in Réunion for a stop registered as "France".
+    """
     country = get_country(code)
-    return country.geometry if country else None
+    if country is None:
+        return None
+    if not with_territories:
+        return country.geometry
+    extra = [get_country(t).geometry for t in territories_of(country.code)]
+    return shapely.union_all([country.geometry, *extra]) if extra else country.geometry
+
+
+def territories_of(code: str) -> list[str]:
+    """Codes of the territories carved out of this country (FR -> GF, GP, MQ, RE, YT)."""
+    code = _normalise_code(code)
+    return sorted(c.code for c in _layer().by_code.values() if c.parent == code)
 
 
 def countries_intersecting(geometry: BaseGeometry) -> set[str]:

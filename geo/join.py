@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from geo.countries import countries_intersecting
 from geo.zones import Zone
 
 
@@ -38,17 +37,11 @@ def affected_mask(zone: Zone, lons: Any, lats: Any, countries: Any, precisions: 
 
     idx = np.flatnonzero(located)
     if idx.size:
-        if zone.circle:
-            # coarse polygon test first, exact geodesic distance only for the survivors
-            near = idx[zone.candidates(lons[idx], lats[idx])]
-            if near.size:
-                mask[near] = zone.contains(lons[near], lats[near])
-        else:
-            mask[idx] = zone.contains(lons[idx], lats[idx])
+        mask[idx] = located_mask(zone, lons[idx], lats[idx])
 
     cidx = np.flatnonzero(country_only)
     if cidx.size:
-        touched = countries_intersecting(zone.geometry)
+        touched = zone.touched_countries()
         if touched:
             values = countries[cidx]
             hit = np.fromiter(
@@ -56,4 +49,18 @@ def affected_mask(zone: Zone, lons: Any, lats: Any, countries: Any, precisions: 
                 dtype=bool, count=cidx.size,
             )
             mask[cidx] = hit
+    return mask
+
+
+def located_mask(zone: Zone, lons: Any, lats: Any) -> np.ndarray:
+    """Which of these points are in the zone; for circles a coarse polygon test first, the
+    exact geodesic distance only for the survivors."""
+    lons = np.asarray(lons, dtype=float).ravel()
+    lats = np.asarray(lats, dtype=float).ravel()
+    if not zone.circle:
+        return zone.contains(lons, lats)
+    mask = np.zeros(lons.size, dtype=bool)
+    near = np.flatnonzero(zone.candidates(lons, lats))
+    if near.size:
+        mask[near] = zone.contains(lons[near], lats[near])
     return mask

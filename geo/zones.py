@@ -1,7 +1,8 @@
 """Incident zones: what a coordinator draws, uploads or types, made safe to compute with.
 
-A zone arrives as GeoJSON (drawn on a map, uploaded, sent by a trigger system) or as a
-circle (centre and radius). Whatever its form, it becomes a `Zone` whose geometry is a
+A zone arrives as GeoJSON (drawn on a map, uploaded, sent by a trigger system), as a
+circle (centre and radius), or in one of the forms `geo.formats` reads (KML, Shapefile,
+GeoPackage, WKT, CAP, countries, a corridor around a track). Whatever its form, it becomes a `Zone` whose geometry is a
 valid lon/lat MultiPolygon in WGS 84 with every longitude inside [-180, 180]: zones that
 cross the antimeridian (Fiji, Kiribati, the Aleutians) are split there, so a plain planar
 test or a PostGIS `ST_Intersects` gives the right answer. Bad input is refused with a
@@ -54,6 +55,13 @@ NOTE_REPAIRED = N_(
     "The zone's outline crossed itself; it was repaired into a valid area. "
     "Check the zone on the map before sending an alert."
 )
+NOTE_REPROJECTED = N_(
+    "The zone was given in another coordinate reference system and was converted to "
+    "WGS 84 longitude/latitude. Check the zone on the map before sending an alert."
+)
+NOTE_IGNORED = N_(
+    "Points and lines in the zone were ignored: only its areas make the zone."
+)
 
 _WORLD_BOXES = [(k, box(-180.0 + 360.0 * k, -90.0, 180.0 + 360.0 * k, 90.0)) for k in (-1, 0, 1)]
 
@@ -63,20 +71,54 @@ _WORLD_BOXES = [(k, box(-180.0 + 360.0 * k, -90.0, 180.0 + 360.0 * k, 90.0)) for
 
 @dataclass(eq=False)
 class Zone:
-    """A valid, antimeridian-split area; for circles also the exact centre and radius."""
+    """A valid, antimeridian-split area; for circles also the exact centre and radius.
+
+    `origin` says how a non-circle zone was given (format, reprojected CRS, country codes,
+    corridor track) so `source()` can store it and `from_stored` rebuild the same zone.
+    `note` is the first of `notes`: parameter-free English messages (marked with `N_`) that
+    tell the coordinator what was changed or ignored; the web layer translates each one.
+    """
 
     geometry: MultiPolygon
     circle: tuple[float, float, float] | None = None  # (lat, lon, radius_km)
     repaired: bool = False
     note: str | None = None
+    origin: dict | None = None
+    notes: tuple[str, ...] = ()
     _prefilter_geom: BaseGeometry | None = field(default=None, repr=False)
     _centre_cache: tuple[float, float] | None = field(default=None, repr=False)
+    _touched: frozenset | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.note and self.note not in self.notes:
+            self.notes = (self.note, *self.notes)
+        if self.notes and not self.note:
+            self.note = self.notes[0]
 
     # -- description ------------------------------------------------------------
 
     @property
     def kind(self) -> str:
-        return "circle" if self.circle else "polygon"
+        """'circle', 'polygon', 'countries' or 'corridor'."""
+        if self.circle:
+            return "circle"
+        kind = (self.origin or {}).get("kind")
+        return kind if kind in ("countries", "corridor") else "polygon"
+
+    def touched_countries(self) -> frozenset:
+        """Codes of the countries whose country-only stops this zone reaches.
+
+        A zone made of countries reaches exactly those countries (not the neighbours its
+        borders touch); any other zone reaches every country it intersects.
+        """
+        if self._touched is None:
+            if self.kind == "countries":
+                self._touched = frozenset(self.origin["codes"])
+            else:
+                from geo.countries import countries_intersecting
+
+                self._touched = frozenset(countries_intersecting(self.geometry))
+        return self._touched
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -92,25 +134,51 @@ class Zone:
         if self.circle:
             lat, lon, radius = self.circle
             return {"kind": "circle", "lat": lat, "lon": lon, "radius_km": radius}
-        return {
-            "kind": "polygon",
+        source = {"kind": "polygon", **(self.origin or {})}
+        source.update({
             "vertices": int(shapely.get_num_coordinates(self.geometry)),
             "repaired": self.repaired,
             "note": self.note,
-        }
+            "notes": list(self.notes),
+        })
+        return source
 
     @classmethod
-    def from_stored(cls, geojson: dict, source: dict | None = None) -> "Zone":
-        """Rebuild a zone saved with `to_geojson()` and `source()`."""
-        source = source or {}
-        if source.get("kind") == "circle":
+    def from_stored(cls, geojson: dict | None, source: dict | None = None) -> "Zone":
+        """Rebuild a zone saved with `to_geojson()` and `source()`.
+
+        Circles are recomputed from centre and radius; every other kind keeps its stored
+        geometry (so a later change to the country layer does not move an old incident's
+        zone) and its origin; a countries or corridor zone stored without geometry is
+        rebuilt from its codes or its track.
+        """
+        source = dict(source or {})
+        kind = source.get("kind")
+        if kind == "circle":
             return circle(float(source["lat"]), float(source["lon"]), float(source["radius_km"]))
+        if geojson is None and kind == "countries":
+            from geo.formats import countries_zone
+
+            return countries_zone(source.get("codes") or [])
+        if geojson is None and kind == "corridor":
+            from geo.corridor import corridor
+
+            return corridor([tuple(p) for p in source.get("track") or []],
+                            float(source.get("distance_km") or 0))
+        if geojson is None:
+            raise GeoError("empty", N_("The zone is empty: it has no area."))
         geom = _polygonal(shape(geojson))
         if not geom.is_valid:
             geom = _polygonal(shapely.make_valid(geom))
         if geom.is_empty:
             raise GeoError("empty", N_("The zone is empty: it has no area."))
-        return cls(geometry=geom, repaired=bool(source.get("repaired")), note=source.get("note"))
+        origin = {k: v for k, v in source.items()
+                  if k not in ("vertices", "repaired", "note", "notes")} or None
+        if origin and origin.get("kind") == "polygon" and len(origin) == 1:
+            origin = None
+        notes = tuple(source.get("notes") or ())
+        return cls(geometry=geom, repaired=bool(source.get("repaired")), note=source.get("note"),
+                   origin=origin, notes=notes)
 
     # -- tests --------------------------------------------------------------------
 
@@ -245,8 +313,23 @@ def parse_geojson(data: str | bytes | dict) -> Zone:
     Raises GeoError for anything that is not a usable area.
     """
     obj = _load_json(data)
-    _check_crs(obj)
-    polygons_coords = _collect_polygon_coords(obj)
+    crs_name, transformer = _check_crs(obj)
+    ignored: list[str] = []
+    polygons_coords = _collect_polygon_coords(obj, ignored)
+    origin = {"format": "geojson"}
+    notes = [NOTE_IGNORED] if ignored else []
+    if transformer is not None:
+        polygons_coords = reproject_polygons(polygons_coords, transformer)
+        origin["crs"] = crs_name
+        notes.append(NOTE_REPROJECTED)
+    return zone_from_polygons(polygons_coords, origin=origin, notes=notes)
+
+
+def zone_from_polygons(polygons_coords: list, origin: dict | None = None,
+                       notes: list[str] | tuple[str, ...] = ()) -> Zone:
+    """The common path of every polygonal input: GeoJSON-style polygon coordinate arrays
+    ([ring, hole, ...] of [lon, lat] positions, longitudes possibly past ±180) validated,
+    repaired, split at the antimeridian and turned into a `Zone`."""
     total = 0
     for poly in polygons_coords:
         total += _validate_polygon_coords(poly, total)
@@ -288,17 +371,66 @@ def parse_geojson(data: str | bytes | dict) -> Zone:
     merged = _split_antimeridian(shapely.union_all([_split_antimeridian(p) for p in pieces]))
     if merged.is_empty:
         raise GeoError("empty", N_("The zone has no area (its points are all on one line)."))
-    return Zone(geometry=merged, repaired=repaired, note=NOTE_REPAIRED if repaired else None)
+    all_notes = ([NOTE_REPAIRED] if repaired else []) + [n for n in notes if n]
+    return Zone(geometry=merged, repaired=repaired, origin=origin or None,
+                notes=tuple(dict.fromkeys(all_notes)))
+
+
+def reproject_polygons(polygons_coords: list, transformer) -> list:
+    """Polygon coordinate arrays from another CRS to WGS 84 lon/lat (x, y order kept)."""
+    out = []
+    for poly in polygons_coords:
+        _validate_polygon_coords(poly, 0, geographic=False)
+        rings = []
+        for ring in poly:
+            xs = np.array([float(p[0]) for p in ring])
+            ys = np.array([float(p[1]) for p in ring])
+            try:
+                lons, lats = transformer.transform(xs, ys, errcheck=True)
+            except Exception:  # noqa: BLE001 - pyproj raises several types
+                lons, lats = np.array([np.inf]), np.array([np.inf])
+            lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+            ok = np.isfinite(lons).all() and np.isfinite(lats).all()
+            if ok:
+                # a point the projection cannot hold (beyond Mercator's pole) does not come back
+                try:
+                    bx, by = transformer.transform(lons, lats, direction="INVERSE")
+                    scale = np.maximum(1.0, np.maximum(np.abs(xs), np.abs(ys)))
+                    ok = bool(np.all(np.abs(np.asarray(bx) - xs) <= 1e-6 * scale)
+                              and np.all(np.abs(np.asarray(by) - ys) <= 1e-6 * scale))
+                except Exception:  # noqa: BLE001
+                    ok = False
+            if not ok:
+                raise GeoError(
+                    "reprojection_failed",
+                    N_("Some of the zone's coordinates cannot be converted to longitude/latitude: "
+                       "they lie outside the area its coordinate system covers."))
+            rings.append([[x, y] for x, y in zip(lons.tolist(), lats.tolist())])
+        out.append(rings)
+    return out
+
+
+ZONE_ARGUMENT_HELP = N_(
+    "Give a zone: a file (GeoJSON, KML, KMZ, zipped Shapefile, GeoPackage or WKT), "
+    "circle:LAT,LON,RADIUS_KM, countries:FR,BE, wkt:POLYGON((...)), cap:\"LAT,LON LAT,LON ...\" "
+    "or corridor:KM:LAT,LON LAT,LON ...")
 
 
 def parse_zone_argument(text: str) -> Zone:
-    """A zone from the command line: `circle:LAT,LON,RADIUS_KM` or a GeoJSON file path."""
+    """A zone from the command line.
+
+    `circle:LAT,LON,RADIUS_KM`, `countries:FR,BE`, `wkt:POLYGON((...))`,
+    `cap:LAT,LON LAT,LON ...` (a CAP polygon, latitude first), `corridor:KM:LAT,LON LAT,LON ...`
+    (every place within KM of the track), or the path of a file in any format
+    `geo.formats.parse_upload` reads.
+    """
     text = (text or "").strip()
     if not text:
-        raise GeoError("zone_missing",
-                       N_("Give a zone: a GeoJSON file or circle:LAT,LON,RADIUS_KM."))
-    if text.lower().startswith("circle:"):
-        parts = [p.strip() for p in text[len("circle:"):].split(",")]
+        raise GeoError("zone_missing", ZONE_ARGUMENT_HELP)
+    prefix, _, rest = text.partition(":")
+    prefix = prefix.strip().lower()
+    if prefix == "circle":
+        parts = [p.strip() for p in rest.split(",")]
         try:
             if len(parts) != 3:
                 raise ValueError
@@ -311,6 +443,18 @@ def parse_zone_argument(text: str) -> Zone:
                 text=text,
             ) from None
         return circle(lat, lon, radius)
+    if prefix in ("countries", "country", "wkt", "cap", "corridor"):
+        from geo.formats import parse_zone_text
+
+        rest = rest.strip().strip('"').strip("'")
+        if prefix in ("countries", "country"):
+            return parse_zone_text("countries", rest)
+        if prefix == "wkt":
+            return parse_zone_text("wkt", rest)
+        if prefix == "cap":
+            return parse_zone_text("cap_polygon", rest)
+        km, _, track = rest.partition(":")
+        return parse_zone_text("corridor", track.strip().strip('"').strip("'"), distance_km=km)
     path = Path(text).expanduser()
     if not path.is_file():
         raise GeoError("file_not_found",
@@ -325,7 +469,9 @@ def parse_zone_argument(text: str) -> Zone:
     except OSError as exc:
         raise GeoError("file_unreadable", N_("The zone file %(path)s cannot be read: %(detail)s"),
                        path=text, detail=exc.strerror or str(exc)) from None
-    return parse_geojson(data)
+    from geo.formats import parse_upload
+
+    return parse_upload(path.name, data)
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -363,31 +509,72 @@ def _load_json(data: str | bytes | dict) -> dict:
     return obj
 
 
-def _check_crs(obj: dict) -> None:
+def _check_crs(obj: dict):
+    """(name, transformer): (None, None) for WGS 84 lon/lat, else a transformer to it.
+
+    GeoJSON (RFC 7946) is always WGS 84 longitude/latitude; the older 2008 format allowed a
+    `crs` member. A named EPSG/OGC system is reprojected with pyproj; anything pyproj cannot
+    identify is refused, because reading metres as degrees would put the zone anywhere.
+    """
     crs = obj.get("crs")
     if crs is None:
-        return
+        return None, None
     name = None
     if isinstance(crs, dict):
         props = crs.get("properties") or {}
         name = props.get("name") if isinstance(props, dict) else None
         if name is None and isinstance(props, dict) and "code" in props:
             name = f"EPSG:{props['code']}"
-    if not isinstance(name, str) or name.strip().lower() not in ACCEPTED_CRS:
+    shown = name if isinstance(name, str) else json.dumps(crs)[:100]
+    if isinstance(name, str) and (name.strip().lower() in ACCEPTED_CRS or is_wgs84(name.strip())):
+        return None, None
+    transformer = crs_transformer(name) if isinstance(name, str) else None
+    if transformer is None:
         raise GeoError(
             "unsupported_crs",
-            N_("The zone uses the coordinate reference system %(crs)s; only WGS 84 "
-               "longitude/latitude (CRS84, EPSG:4326) is supported."),
-            crs=name if isinstance(name, str) else json.dumps(crs)[:100],
+            N_("The zone uses the coordinate reference system %(crs)s, which is not recognised; "
+               "give the zone in WGS 84 longitude/latitude (CRS84, EPSG:4326) or name an "
+               "EPSG code."),
+            crs=shown,
         )
+    return name.strip(), transformer
+
+
+def crs_transformer(crs_input: Any):
+    """A pyproj transformer from that CRS to WGS 84 lon/lat (x, y order), None if unknown."""
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(crs_input)
+    except (CRSError, TypeError, ValueError):
+        return None
+    if crs.is_geographic is False and crs.is_projected is False:
+        return None
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+
+def is_wgs84(crs) -> bool:
+    """Whether a pyproj CRS is WGS 84 geographic (EPSG:4326 or OGC:CRS84)."""
+    from pyproj import CRS
+
+    try:
+        return CRS.from_user_input(crs).equals(CRS.from_epsg(4326), ignore_axis_order=True)
+    except Exception:  # noqa: BLE001
+        return False
 
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
 _OTHER_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString")
 
 
-def _collect_polygon_coords(obj: dict) -> list[list]:
-    """Every polygon's coordinate array found in the object, or a GeoError."""
+def _collect_polygon_coords(obj: dict, ignored: list | None = None) -> list[list]:
+    """Every polygon's coordinate array found in the object, or a GeoError.
+
+    Points and lines beside areas (a pin, a label) are left out and listed in `ignored`.
+    """
+    if ignored is None:
+        ignored = []
     kind = obj.get("type")
     if kind == "FeatureCollection":
         features = obj.get("features")
@@ -404,7 +591,9 @@ def _collect_polygon_coords(obj: dict) -> list[list]:
             if gtype is not None:
                 seen_types.append(str(gtype))
             if gtype in _POLYGONAL or gtype == "GeometryCollection":
-                found.extend(_collect_polygon_coords(geometry))
+                found.extend(_collect_polygon_coords(geometry, ignored))
+            elif gtype is not None:
+                ignored.append(str(gtype))
         if not found:
             if seen_types:
                 _unsupported(seen_types[0])
@@ -416,7 +605,7 @@ def _collect_polygon_coords(obj: dict) -> list[list]:
             raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
         if not isinstance(geometry, dict):
             raise GeoError("not_geojson", N_("A Feature's geometry must be a GeoJSON geometry."))
-        return _collect_polygon_coords(geometry)
+        return _collect_polygon_coords(geometry, ignored)
     if kind == "GeometryCollection":
         members = obj.get("geometries")
         if not isinstance(members, (list, tuple)):
@@ -424,7 +613,9 @@ def _collect_polygon_coords(obj: dict) -> list[list]:
         found = []
         for member in members:
             if isinstance(member, dict) and member.get("type") in _POLYGONAL:
-                found.extend(_collect_polygon_coords(member))
+                found.extend(_collect_polygon_coords(member, ignored))
+            elif isinstance(member, dict):
+                ignored.append(str(member.get("type")))
         if not found:
             raise GeoError("unsupported_geometry",
                            N_("A zone must be an area; this collection has no Polygon or MultiPolygon."),
@@ -456,13 +647,19 @@ def _collect_polygon_coords(obj: dict) -> list[list]:
 def _unsupported(kind: str) -> None:
     raise GeoError(
         "unsupported_geometry",
-        N_("A zone must be an area: %(type)s is not supported. Draw a polygon or give a circle."),
+        N_("A zone must be an area: %(type)s is not supported. Draw a polygon; for a point "
+           "give a circle (centre and radius in km); for a line give a corridor (the line and "
+           "a distance in km)."),
         type=str(kind)[:50],
     )
 
 
-def _validate_polygon_coords(poly: list, seen: int) -> int:
-    """Check one polygon's rings and positions; returns its number of positions."""
+def _validate_polygon_coords(poly: list, seen: int, geographic: bool = True) -> int:
+    """Check one polygon's rings and positions; returns its number of positions.
+
+    `geographic=False` checks only structure and numbers (projected coordinates, before
+    reprojection); the lon/lat ranges are checked afterwards.
+    """
     count = 0
     bad = GeoError("bad_coordinates",
                    N_("The zone's coordinates must be numbers, as [longitude, latitude] positions."))
@@ -485,6 +682,8 @@ def _validate_polygon_coords(poly: list, seen: int) -> int:
             for v in (lon, lat):
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                     raise bad
+            if not geographic:
+                continue
             if not -90.0 <= lat <= 90.0:
                 raise GeoError(
                     "latitude_out_of_range",
@@ -502,7 +701,8 @@ def _validate_polygon_coords(poly: list, seen: int) -> int:
                 N_("The zone has too many vertices (more than %(limit)d); simplify it."),
                 limit=MAX_VERTICES,
             )
-        if list(ring[0][:2]) != list(ring[-1][:2]):
+        # closed, or closed one turn later (a ring written 0..360 round a pole)
+        if ring[0][1] != ring[-1][1] or (ring[0][0] - ring[-1][0]) % 360.0 != 0.0:
             raise GeoError("unclosed_ring",
                            N_("A ring of the zone is not closed: its last position must repeat the first."))
     return count

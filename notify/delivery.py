@@ -89,8 +89,14 @@ def create_deliveries(session: Session, campaign_id: int,
             seen.add(key)
             wanted.append((key[0], channel, (address or "").strip(), (language or "en")[:2]))
 
-    existing = {(recipient_id, channel) for recipient_id, channel in session.execute(
-        select(Delivery.recipient_id, Delivery.channel).where(Delivery.campaign_id == campaign_id))}
+    # Only this call's recipients are looked up (in chunks), so a caller streaming a large
+    # campaign in slices does not reload every earlier row on each call (5B, bench/fanout.py).
+    existing: set[tuple[int, str]] = set()
+    wanted_ids = sorted({r[0] for r in wanted})
+    for start in range(0, len(wanted_ids), 900):
+        existing.update((recipient_id, channel) for recipient_id, channel in session.execute(
+            select(Delivery.recipient_id, Delivery.channel).where(
+                Delivery.campaign_id == campaign_id, Delivery.recipient_id.in_(wanted_ids[start:start + 900]))))
     next_batch = {channel: 0 for channel in batch_sizes}
     for channel, top in session.execute(
         select(Delivery.channel, func.max(Delivery.batch))
@@ -206,32 +212,46 @@ def record_results(session: Session, results: Iterable[SendResult], provider_nam
 
 def apply_status(session: Session, provider_message_id: str | None, status: str,
                  error: str | None = None, *, delivery_id: int | None = None) -> bool:
+    """True if the status changed a delivery (see `apply_event`). Does not commit."""
+    return apply_event(session, provider_message_id, status, error, delivery_id=delivery_id) is not None
+
+
+def apply_event(session: Session, provider_message_id: str | None, status: str,
+                error: str | None = None, *, delivery_id: int | None = None) -> Delivery | None:
     """Apply a provider status callback; True if a delivery changed. Does not commit.
 
     `status` is ours (sent, delivered, failed) or a provider's (Twilio's MessageStatus,
     SendGrid's event type); unknown statuses are ignored. Statuses only move forward:
     nothing moves a delivery back from delivered, and a late "sent" does not undo
-    "failed". SendGrid events name the delivery by `delivery_id` (our custom_args).
+    "failed". SendGrid events name the delivery by `delivery_id` (our custom_args);
+    Twilio's status callback URL carries it too (`?d=`). A callback for a row whose
+    worker died before recording the provider's answer (still `sending`, or `pending`
+    after a timeout) moves it forward and records the provider id: the provider did
+    accept it, so no sweep will send it again. Returns the delivery it changed, or None.
     """
     state = STATUS_MAP.get((status or "").strip().lower())
     if state is None:
-        return False
+        return None
+    delivery = None
     if delivery_id is not None:
         delivery = session.get(Delivery, delivery_id)
-    elif provider_message_id:
+    if delivery is None and provider_message_id:
         delivery = session.scalars(
             select(Delivery).where(Delivery.provider_message_id == provider_message_id).limit(1)
         ).first()
-    else:
-        return False
     if delivery is None or _RANK[state] <= _RANK.get(delivery.status, 0):
-        return False
+        return None
+    now = _now()
+    if delivery.status in ("pending", "sending"):
+        delivery.sent_at = delivery.sent_at or now
+        if provider_message_id and not delivery.provider_message_id:
+            delivery.provider_message_id = provider_message_id
     delivery.status = state
-    delivery.updated_at = _now()
+    delivery.updated_at = now
     if state == "failed":
         delivery.error = (error or status)[:_ERROR_MAX]
     session.flush()
-    return True
+    return delivery
 
 
 def campaign_stats(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
@@ -263,7 +283,8 @@ def _release(session: Session, deliveries: Iterable[Delivery]) -> None:
 def _finish(results: list[SendResult]) -> list[SendResult]:
     retry = [r for r in results if not r.ok and r.retryable]
     if retry:
-        raise RetryLater(len(retry), retry[0].error)
+        waits = [r.retry_after for r in retry if r.retry_after is not None]
+        raise RetryLater(len(retry), retry[0].error, max(waits) if waits else None)
     return results
 
 

@@ -31,7 +31,8 @@ class RetryLater(Exception):
     pending.
     """
 
-    def __init__(self, pending: int, reason: str | None = None):
+    def __init__(self, pending: int, reason: str | None = None, retry_after: float | None = None):
         self.pending = pending
         self.reason = reason
+        self.retry_after = retry_after  # the longest Retry-After a provider asked for, if any
         super().__init__(f"{pending} message(s) left pending for retry: {reason or 'temporary failure'}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text, UniqueConstraint, Index
+from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, Text, UniqueConstraint, Index
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -99,3 +99,41 @@ class ProviderEvent(NotifyBase):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_provider_events_once"),)
+
+
+class SmsOptOut(NotifyBase):
+    """A phone number's latest STOP/ARRET or START: opted-out numbers get email instead of SMS.
+
+    One row per number (E.164), updated in place, so the latest keyword wins; `keyword`
+    is what the traveller typed (normalised) and `changed_at` when, for the record.
+    """
+
+    __tablename__ = "sms_optouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
+    keyword: Mapped[str | None] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- issue 5A: contact health ---
+class ContactHealth(NotifyBase):
+    """What providers told us about an address: a bounce or undelivered SMS makes it `bad`.
+
+    One row per (channel, address), updated in place. Bad addresses are skipped by later
+    sends and trigger the other channel for the alert that failed; `reason` is the
+    provider's (bounce reason, Twilio error code) for the console.
+    """
+
+    __tablename__ = "contact_health"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms
+    address: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(10), default="ok")  # ok | bad
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contact_health_address"),)
+# --- end issue 5A ---

@@ -8,14 +8,14 @@ physical line number (the header is line 1) with a reason; good rows are importe
 half-written: one bad row keeps its whole traveller out, and the other rows of that traveller
 are reported as skipped because of it.
 
-Re-importing is an upsert keyed on `external_id`: personal fields are updated, and the stops
+Re-importing is an upsert keyed on `(partner, external_id)`: personal fields are updated, and the stops
 of the traveller's imported trip (the trip whose `purpose` is `IMPORT_TRIP_PURPOSE`) are
 replaced; a traveller whose data did not change is not touched. Trips the traveller added
 themselves are never touched.
 
 Fast enough for 100k rows in seconds: each row is checked with the same validators as the
 web form, with caches for repeated values (places, dates, contacts), and rows are written
-with Core `insert()` executemany in chunks. Writes go through the caller's session; the
+with Core `insert()` executemany in chunks on SQLite and `COPY FROM STDIN` on PostgreSQL. Writes go through the caller's session; the
 caller commits (one transaction for all good travellers).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, TextIO
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import ARRAY, any_, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from geo import countries, gazetteer
@@ -44,6 +44,7 @@ SOURCE = "import"
 MAX_EXTERNAL_ID_LENGTH = 100
 CHUNK = 5_000          # rows per executemany
 IN_CHUNK = 500         # values per IN (...) lookup
+PG_ANY_CHUNK = 20_000  # values per = ANY(array) lookup on PostgreSQL
 PROGRESS_BYTES = 64_000  # report progress about this often
 
 _T = Traveller.__table__
@@ -263,8 +264,13 @@ def _rows(fileobj: TextIO, report: ImportReport,
 
 
 def import_csv(session: Session, fileobj: TextIO,
-               progress: Callable[[int], None] | None = None) -> ImportReport:
+               progress: Callable[[int], None] | None = None,
+               partner_id: int | None = None) -> ImportReport:
     """Import travellers from an open text file; see the module docstring for the contract.
+
+    `partner_id` scopes the import to one partner's records: `external_id` is matched (and
+    unique) only among that partner's travellers, and new travellers belong to it. None is
+    the public registry (the CLI without --partner).
 
     Raises `ImportFileError` (nothing imported) when the header is wrong or the file is not
     CSV. `progress(n)` is called as the file is read with the number of bytes read since the
@@ -324,7 +330,7 @@ def import_csv(session: Session, fileobj: TextIO,
     report.problems.sort(key=lambda p: p[0])
     report.errors = sorted(row_errors.items())
     if good:
-        _write(session, good, report)
+        _write(session, good, report, partner_id)
     return report
 
 
@@ -339,37 +345,40 @@ def _stop_key(stop: tuple) -> tuple:
             precision, departure is None)
 
 
-def _write(session: Session, groups: list[_Group], report: ImportReport) -> None:
+def _write(session: Session, groups: list[_Group], report: ImportReport,
+           partner_id: int | None = None) -> None:
     """Upsert the good travellers and their imported trip in the caller's transaction."""
     now = datetime.now(timezone.utc)
+    same_owner = _T.c.partner_id.is_(None) if partner_id is None else _T.c.partner_id == partner_id
     by_ext = {g.external_id: g for g in groups}
     for g in groups:
         g.stops.sort(key=_stop_key)
 
+    member, in_chunk = _membership(session)
     existing: dict[str, tuple] = {}  # external_id -> (id, personal)
-    for chunk in _chunks(list(by_ext), IN_CHUNK):
+    for chunk in _chunks(list(by_ext), in_chunk):
         for r in session.execute(
             select(_T.c.id, _T.c.external_id, _T.c.given_name, _T.c.family_name, _T.c.email,
-                   _T.c.phone, _T.c.language).where(_T.c.external_id.in_(chunk))
+                   _T.c.phone, _T.c.language).where(member(_T.c.external_id, chunk), same_owner)
         ):
             existing[r.external_id] = (r.id, tuple(r[2:]))
 
     trip_of: dict[int, int] = {}            # traveller id -> imported trip id
     old_stops: dict[int, list[tuple]] = {}  # trip id -> stops
     ids = [v[0] for v in existing.values()]
-    for chunk in _chunks(ids, IN_CHUNK):
+    for chunk in _chunks(ids, in_chunk):
         for r in session.execute(
             select(_TRIP.c.id, _TRIP.c.traveller_id)
-            .where(_TRIP.c.traveller_id.in_(chunk), _TRIP.c.purpose == IMPORT_TRIP_PURPOSE)
+            .where(member(_TRIP.c.traveller_id, chunk), _TRIP.c.purpose == IMPORT_TRIP_PURPOSE)
             .order_by(_TRIP.c.id)
         ):
             trip_of.setdefault(r.traveller_id, r.id)
     trip_ids = list(trip_of.values())
-    for chunk in _chunks(trip_ids, IN_CHUNK):
+    for chunk in _chunks(trip_ids, in_chunk):
         for r in session.execute(
             select(_STOP.c.trip_id, _STOP.c.country, _STOP.c.place, _STOP.c.lat, _STOP.c.lon,
                    _STOP.c.precision, _STOP.c.arrival, _STOP.c.departure)
-            .where(_STOP.c.trip_id.in_(chunk))
+            .where(member(_STOP.c.trip_id, chunk))
         ):
             old_stops.setdefault(r.trip_id, []).append(tuple(r[1:]))
 
@@ -384,7 +393,7 @@ def _write(session: Session, groups: list[_Group], report: ImportReport) -> None
             new_rows.append({"external_id": ext, "given_name": given, "family_name": family,
                              "email": email, "phone": phone, "language": language,
                              "source": SOURCE, "consent_at": now, "created_at": now,
-                             "updated_at": now})
+                             "updated_at": now, "partner_id": partner_id})
             continue
         tid, old_personal = existing[ext]
         changed = False
@@ -407,12 +416,9 @@ def _write(session: Session, groups: list[_Group], report: ImportReport) -> None
         else:
             report.travellers_unchanged += 1
 
-    for chunk in _chunks(new_rows, CHUNK):
-        result = session.execute(
-            insert(_T).returning(_T.c.id, _T.c.external_id), chunk)
-        for tid, ext in result:
-            need_trip.append(tid)
-            stops_for[tid] = by_ext[ext].stops
+    for tid, ext in _insert_returning(session, _T, new_rows, "external_id"):
+        need_trip.append(tid)
+        stops_for[tid] = by_ext[ext].stops
     report.travellers_created = len(new_rows)
 
     if updates:
@@ -423,15 +429,12 @@ def _write(session: Session, groups: list[_Group], report: ImportReport) -> None
         for chunk in _chunks(updates, CHUNK):
             session.connection().execute(stmt, chunk)
 
-    for chunk in _chunks(replace_trips, IN_CHUNK):
-        session.execute(delete(_STOP).where(_STOP.c.trip_id.in_(chunk)))
+    for chunk in _chunks(replace_trips, in_chunk):
+        session.execute(delete(_STOP).where(member(_STOP.c.trip_id, chunk)))
     trip_ids_by_traveller = {tid: trip_of[tid] for tid in stops_for if tid in trip_of}
-    for chunk in _chunks(need_trip, CHUNK):
-        result = session.execute(
-            insert(_TRIP).returning(_TRIP.c.id, _TRIP.c.traveller_id),
-            [{"traveller_id": tid, "purpose": IMPORT_TRIP_PURPOSE, "created_at": now} for tid in chunk])
-        for trip_id, tid in result:
-            trip_ids_by_traveller[tid] = trip_id
+    trip_rows = [{"traveller_id": tid, "purpose": IMPORT_TRIP_PURPOSE, "created_at": now} for tid in need_trip]
+    for trip_id, tid in _insert_returning(session, _TRIP, trip_rows, "traveller_id"):
+        trip_ids_by_traveller[tid] = trip_id
 
     stop_rows = [
         {"trip_id": trip_ids_by_traveller[tid], "traveller_id": tid, "country": s[0],
@@ -439,7 +442,65 @@ def _write(session: Session, groups: list[_Group], report: ImportReport) -> None
          "departure": s[6]}
         for tid, stops in stops_for.items() for s in stops
     ]
-    for chunk in _chunks(stop_rows, CHUNK):
-        session.execute(insert(_STOP), chunk)
+    _insert(session, _STOP, stop_rows)
     report.stops = len(stop_rows)
     session.flush()
+
+
+# --- bulk writes ---------------------------------------------------------------------------
+# SQLite: Core executemany in chunks. PostgreSQL: COPY FROM STDIN on the session's own
+# connection (same transaction), ids taken from the table's sequence beforehand when the
+# caller needs them back. COPY skips building and parsing huge multi-row INSERT statements,
+# which is where executemany spent its time (bench/import.py measures both).
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _membership(session: Session):
+    """(`member(column, values)`, chunk size): `IN (...)` on SQLite; `= ANY(array)` with a
+    single array parameter on PostgreSQL, where a long IN list costs more to send and parse
+    than the lookup itself."""
+    if not _is_postgres(session):
+        return (lambda column, values: column.in_(values)), IN_CHUNK
+
+    def member(column, values):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+    return member, PG_ANY_CHUNK
+
+
+def _copy(session: Session, table, rows: list[dict]) -> None:
+    columns = list(rows[0])
+    raw = session.connection().connection.dbapi_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+
+
+def _insert(session: Session, table, rows: list[dict]) -> None:
+    if not rows:
+        return
+    if _is_postgres(session):
+        _copy(session, table, rows)
+        return
+    for chunk in _chunks(rows, CHUNK):
+        session.execute(insert(table), chunk)
+
+
+def _insert_returning(session: Session, table, rows: list[dict], key: str) -> list[tuple[int, Any]]:
+    """Insert `rows` and return `[(new id, row[key])]` (key values are unique among rows)."""
+    if not rows:
+        return []
+    if _is_postgres(session):
+        ids = session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+            .select_from(func.generate_series(1, len(rows)))).all()
+        rows = [{"id": new_id, **row} for new_id, row in zip(ids, rows)]
+        _copy(session, table, rows)
+        return [(row["id"], row[key]) for row in rows]
+    out: list[tuple[int, Any]] = []
+    for chunk in _chunks(rows, CHUNK):
+        out.extend(tuple(r) for r in session.execute(insert(table).returning(table.c.id, table.c[key]), chunk))
+    return out

@@ -17,7 +17,11 @@ from sqlalchemy.orm import Session
 
 from geo import countries, gazetteer
 from registry.errors import N_, FieldError, ValidationFailed
-from registry.models import Stop, Traveller, Trip
+from registry.household import (
+    CleanCompanion, CleanContact, CompanionInput, ContactInput, normalise_address,
+    normalise_date_of_birth, normalise_purpose, validate_companions, validate_contacts,
+)
+from registry.models import Companion, EmergencyContact, Stop, Traveller, Trip
 from registry.validation import (
     check_window, normalise_country, normalise_email, normalise_language, normalise_name,
     normalise_phone, normalise_place, parse_date, parse_lat, parse_lon,
@@ -37,6 +41,7 @@ class StopInput:
     lon: Any = None
     arrival: Any = None
     departure: Any = None
+    address: Any = None  # accommodation or street address (optional)
 
 
 @dataclass(kw_only=True)
@@ -50,7 +55,13 @@ class TravellerInput:
     language: Any = "en"
     stops: list[StopInput] = field(default_factory=list)
     external_id: Any = None
-    purpose: Any = None
+    purpose: Any = None  # one of registry.models.TRIP_PURPOSES, or blank
+    # Issue 3A: the rest of a complete record, all optional.
+    date_of_birth: Any = None
+    phone2: Any = None
+    companions: list[CompanionInput] = field(default_factory=list)
+    emergency_contacts: list[ContactInput] = field(default_factory=list)
+    consent_version: Any = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ class CleanStop:
     precision: str  # point | city | country
     arrival: date
     departure: date | None
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,11 @@ class CleanTraveller:
     stops: tuple[CleanStop, ...]
     external_id: str | None = None
     purpose: str | None = None
+    date_of_birth: date | None = None
+    phone2: str | None = None
+    companions: tuple[CleanCompanion, ...] = ()
+    emergency_contacts: tuple[CleanContact, ...] = ()
+    consent_version: str | None = None
 
 
 class _Collector:
@@ -166,6 +183,7 @@ def validate_stop(stop: StopInput, index: int) -> CleanStop:
     departure = col.run(parse_date, stop.departure, field=f"{prefix}departure", required=False)
     if arrival and departure:
         col.run(check_window, arrival, departure, field=f"{prefix}departure")
+    address = col.run(normalise_address, getattr(stop, "address", None), field=f"{prefix}address")
     located = None
     if country:
         located = col.run(locate_stop, StopInput(country=country, place=stop.place, lat=stop.lat,
@@ -177,7 +195,7 @@ def validate_stop(stop: StopInput, index: int) -> CleanStop:
         raise ValidationFailed(col.errors)
     precision, lat, lon, place = located
     return CleanStop(country=country, place=place, lat=lat, lon=lon, precision=precision,
-                     arrival=arrival, departure=departure)
+                     arrival=arrival, departure=departure, address=address)
 
 
 def validate_traveller(data: TravellerInput) -> CleanTraveller:
@@ -196,7 +214,12 @@ def validate_traveller(data: TravellerInput) -> CleanTraveller:
     external_id = None if _blank(data.external_id) else str(data.external_id).strip()
     if external_id and len(external_id) > MAX_EXTERNAL_ID_LENGTH:
         col.add("external_id", N_("At most %(max)d characters."), max=MAX_EXTERNAL_ID_LENGTH)
-    purpose = None if _blank(data.purpose) else str(data.purpose).strip()[:50]
+    purpose = col.run(normalise_purpose, data.purpose)
+    date_of_birth = col.run(normalise_date_of_birth, data.date_of_birth)
+    phone2 = None if _blank(data.phone2) else col.run(normalise_phone, data.phone2, field="phone2")
+    companions = col.run(validate_companions, data.companions) or ()
+    contacts = col.run(validate_contacts, data.emergency_contacts) or ()
+    consent_version = None if _blank(data.consent_version) else str(data.consent_version).strip()[:20]
     stops: list[CleanStop] = []
     if not data.stops:
         col.add("stops", N_("Add at least one destination."))
@@ -211,7 +234,9 @@ def validate_traveller(data: TravellerInput) -> CleanTraveller:
         raise ValidationFailed(col.errors)
     return CleanTraveller(given_name=given, family_name=family, email=email, phone=phone,
                           language=language, stops=tuple(stops), external_id=external_id,
-                          purpose=purpose)
+                          purpose=purpose, date_of_birth=date_of_birth, phone2=phone2,
+                          companions=tuple(companions), emergency_contacts=tuple(contacts),
+                          consent_version=consent_version)
 
 
 def register_traveller(session: Session, data: TravellerInput | CleanTraveller,
@@ -223,7 +248,8 @@ def register_traveller(session: Session, data: TravellerInput | CleanTraveller,
     """
     clean = data if isinstance(data, CleanTraveller) else validate_traveller(data)
     if clean.external_id is not None:
-        taken = session.scalar(select(Traveller.id).where(Traveller.external_id == clean.external_id))
+        taken = session.scalar(select(Traveller.id).where(Traveller.external_id == clean.external_id,
+                                                          Traveller.partner_id.is_(None)))
         if taken is not None:
             raise ValidationFailed.single("external_id", N_("The identifier %(value)s is already in use."),
                                           value=clean.external_id)
@@ -232,18 +258,33 @@ def register_traveller(session: Session, data: TravellerInput | CleanTraveller,
         external_id=clean.external_id, given_name=clean.given_name,
         family_name=clean.family_name, email=clean.email, phone=clean.phone,
         language=clean.language, source=source, consent_at=now, created_at=now, updated_at=now,
+        date_of_birth=clean.date_of_birth, phone2=clean.phone2, consent_version=clean.consent_version,
     )
+    traveller.companions = companion_rows(clean.companions)
+    traveller.emergency_contacts = contact_rows(clean.emergency_contacts)
     session.add(traveller)
     session.flush()  # Stop.traveller_id is denormalised: it needs the id now
     trip = Trip(traveller_id=traveller.id, purpose=clean.purpose, created_at=now)
     trip.stops = [
         Stop(traveller_id=traveller.id, country=s.country, place=s.place, lat=s.lat, lon=s.lon,
-             precision=s.precision, arrival=s.arrival, departure=s.departure)
+             precision=s.precision, arrival=s.arrival, departure=s.departure, address=s.address)
         for s in clean.stops
     ]
     traveller.trips.append(trip)
     session.flush()
     return traveller
+
+
+def companion_rows(companions) -> list[Companion]:
+    """New `Companion` rows for clean companions (the caller attaches them to a traveller)."""
+    return [Companion(given_name=c.given_name, family_name=c.family_name, age_band=c.age_band,
+                      email=c.email, phone=c.phone, non_citizen=c.non_citizen) for c in companions]
+
+
+def contact_rows(contacts) -> list[EmergencyContact]:
+    """New `EmergencyContact` rows for clean contacts."""
+    return [EmergencyContact(name=c.name, relationship=c.relationship, phone=c.phone, email=c.email,
+                             language=c.language) for c in contacts]
 
 
 def find_traveller_by_contact(session: Session, email: str | None = None,

@@ -139,6 +139,7 @@ def _make_app(url: str, **overrides):
         "TWILIO_ACCOUNT_SID": None,
         "REDIS_URL": None,
         "APPROVAL_THRESHOLD": 25,
+        "RATELIMIT_ENABLED": False,  # the rate-limit tests switch it back on
     }
     config.update(overrides)
     if url.startswith("sqlite:///"):

@@ -63,6 +63,8 @@ class SendResult:
     provider_message_id: str | None = None
     error: str | None = None
     retryable: bool = False
+    # Seconds the provider asked us to wait (HTTP Retry-After on a 429/503), if it said.
+    retry_after: float | None = None
 
 
 @runtime_checkable

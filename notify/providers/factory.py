@@ -17,10 +17,19 @@ from .outbox import OutboxEmail, OutboxSms
 TWILIO_STATUS_PATH = "/webhooks/twilio/status"
 
 
-def build_providers(config: Mapping, session_factory: Callable[[], Session]) -> tuple[EmailProvider, SmsProvider]:
-    """(email provider, SMS provider) for `config`."""
+def build_providers(config: Mapping, session_factory: Callable[[], Session],
+                    redis=None) -> tuple[EmailProvider, SmsProvider]:
+    """(email provider, SMS provider) for `config`.
+
+    `SENDGRID_RPS` / `TWILIO_MPS` cap requests (messages) per second; with a `redis`
+    client the cap is shared by every worker using that Redis, else it is per process.
+    `PROVIDER_TIMEOUT` (seconds) bounds each provider call.
+    """
+    from ..throttle import limiter_for
+
     email: EmailProvider
     sms: SmsProvider
+    timeout = float(config.get("PROVIDER_TIMEOUT") or 30)
     if config.get("SENDGRID_API_KEY"):
         from .sendgrid_provider import SendGridEmail
 
@@ -30,6 +39,8 @@ def build_providers(config: Mapping, session_factory: Callable[[], Session]) -> 
             from_email=config.get("SENDGRID_FROM") or "alerts@consular.example",
             from_name=config.get("SENDGRID_FROM_NAME") or None,
             sandbox=bool(config.get("SENDGRID_SANDBOX")),
+            timeout=timeout,
+            limiter=limiter_for(config.get("SENDGRID_RPS"), redis=redis, key="sendgrid"),
         )
     else:
         email = OutboxEmail(session_factory)
@@ -49,6 +60,9 @@ def build_providers(config: Mapping, session_factory: Callable[[], Session]) -> 
             base_url=config.get("TWILIO_API_BASE_URL") or None,
             status_callback=(base + TWILIO_STATUS_PATH) if base else None,
             validity_period=config.get("TWILIO_VALIDITY_PERIOD") or None,
+            timeout=timeout,
+            limiter=limiter_for(config.get("TWILIO_MPS"), redis=redis, key="twilio",
+                                burst=float(config.get("TWILIO_BURST") or 1)),
         )
     else:
         sms = OutboxSms(session_factory)

@@ -8,8 +8,9 @@ when set too early (sendgrid-python#1037).
 
 SendGrid rejects a request in which an address appears twice, so recipients sharing an
 address (a family's one mailbox) go into separate requests. Outcome per request:
-2xx → all sent; 429 and 5xx or a network failure → all retryable; other 4xx → all failed
-with SendGrid's error text. The SDK never retries by itself.
+2xx → all sent; 429 and 5xx or a network failure → all retryable (with SendGrid's
+Retry-After); other 4xx → all failed with SendGrid's error text. The SDK never retries
+by itself. An optional limiter caps requests per second.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import urllib.error
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
+from ..retry import parse_retry_after
 from .base import EmailBatch, EmailRecipient, SendResult, placeholder
 
 log = logging.getLogger(__name__)
@@ -55,12 +57,13 @@ class SendGridEmail:
 
     def __init__(self, api_key: str, host: str = "https://api.sendgrid.com",
                  from_email: str = "alerts@consular.example", sandbox: bool = False,
-                 from_name: str | None = None, timeout: float = 30):
+                 from_name: str | None = None, timeout: float = 30, limiter=None):
         self.client = SendGridAPIClient(api_key, host=host.rstrip("/"))
         self.client.client.timeout = timeout
         self.from_email = from_email
         self.from_name = from_name
         self.sandbox = sandbox
+        self.limiter = limiter  # notify.throttle.RateLimiter or None: requests per second
 
     def request_body(self, batch: EmailBatch, recipients: list[EmailRecipient]) -> dict:
         """The Mail Send JSON for `recipients` of `batch`."""
@@ -95,10 +98,12 @@ class SendGridEmail:
         return results
 
     def _send(self, batch: EmailBatch, recipients: list[EmailRecipient]) -> list[SendResult]:
-        def all_(ok, ids=None, error=None, retryable=False):
-            return [SendResult(r.delivery_id, ok, ids(r) if ids else None, error, retryable)
+        def all_(ok, ids=None, error=None, retryable=False, wait=None):
+            return [SendResult(r.delivery_id, ok, ids(r) if ids else None, error, retryable, wait)
                     for r in recipients]
 
+        if self.limiter is not None:
+            self.limiter.acquire()
         try:
             response = self.client.send(self.request_body(batch, recipients))
         except HTTPError as exc:
@@ -106,7 +111,8 @@ class SendGridEmail:
             error = f"SendGrid {status}: {_error_text(exc.body)}"
             retryable = status == 429 or status >= 500
             log.warning("SendGrid refused %d message(s): %s", len(recipients), error)
-            return all_(False, error=error, retryable=retryable)
+            wait = parse_retry_after((exc.headers or {}).get("Retry-After")) if retryable else None
+            return all_(False, error=error, retryable=retryable, wait=wait)
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
             log.warning("SendGrid unreachable: %s", exc)
             return all_(False, error=f"SendGrid unreachable: {exc}", retryable=True)

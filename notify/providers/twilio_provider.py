@@ -3,18 +3,25 @@
 `base_url` points the SDK at any compatible server (a regional edge, a proxy, the local
 fake in devtools) by replacing the Api domain's base URL, which every Messages request
 is built from (twilio 9.x). Outcome: 429 / 20429 / 5xx and network failures are
-retryable (the sync client never retries by itself); everything else Twilio refuses —
-21610 opted out, 21211 invalid number, 21614 not a mobile... — fails for good.
+retryable (the sync client never retries by itself), with the Retry-After Twilio sent;
+everything else Twilio refuses — 21610 opted out, 21211 invalid number, 21614 not a
+mobile... — fails for good.
+
+Each message's `status_callback` carries our delivery id (`?d=<id>`): if a worker dies
+after Twilio accepted a message but before the sid was recorded, the status callback
+still tells us the delivery was sent, so the stale-claim sweep does not send it again.
 """
 from __future__ import annotations
 
 import logging
+import threading
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from ..retry import parse_retry_after
 from .base import SendResult, SmsMessage
 
 log = logging.getLogger(__name__)
@@ -30,40 +37,79 @@ def is_retryable(status: int | None, code: int | None) -> bool:
     return code in RETRYABLE_CODES or status == 429 or (status or 0) >= 500
 
 
+def callback_url(status_callback: str, delivery_id: int) -> str:
+    """The status callback URL for one delivery: ours, with `d=<delivery id>` in the query."""
+    separator = "&" if "?" in status_callback else "?"
+    return f"{status_callback}{separator}d={int(delivery_id)}"
+
+
+class _HeaderKeepingClient(TwilioHttpClient):
+    """TwilioHttpClient that remembers, per thread, the headers of the last answer.
+
+    TwilioRestException drops the response headers, and with them Retry-After.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    def request(self, *args, **kwargs):
+        self._local.headers = None
+        response = super().request(*args, **kwargs)
+        self._local.headers = response.headers
+        return response
+
+    def last_header(self, name: str) -> str | None:
+        headers = getattr(self._local, "headers", None)
+        if not headers:
+            return None
+        return headers.get(name)
+
+
 class TwilioSms:
     name = "twilio"
 
     def __init__(self, account_sid: str, auth_token: str, from_number: str | None = None,
                  messaging_service_sid: str | None = None, base_url: str | None = None,
                  status_callback: str | None = None, validity_period: int | None = None,
-                 timeout: float = 30):
+                 timeout: float = 30, limiter=None):
         if not (from_number or messaging_service_sid):
             raise ValueError("Twilio needs a sender: from_number or messaging_service_sid")
-        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+        self.http = _HeaderKeepingClient(timeout=timeout)
+        self.client = Client(account_sid, auth_token, http_client=self.http)
         if base_url:
             self.client.api.base_url = base_url.rstrip("/")
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.status_callback = status_callback
-        self.validity_period = validity_period
+        self.validity_period = int(validity_period) if validity_period else None
+        self.limiter = limiter  # notify.throttle.RateLimiter or None: messages per second
 
-    def send(self, message: SmsMessage) -> SendResult:
+    def request_params(self, message: SmsMessage) -> dict:
+        """The keyword arguments of `messages.create` for `message`."""
         kwargs: dict = {"to": message.to, "body": message.body}
         if self.messaging_service_sid:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
         else:
             kwargs["from_"] = self.from_number
         if self.status_callback:
-            kwargs["status_callback"] = self.status_callback
+            kwargs["status_callback"] = callback_url(self.status_callback, message.delivery_id)
         if self.validity_period:
             kwargs["validity_period"] = self.validity_period
+        return kwargs
+
+    def send(self, message: SmsMessage) -> SendResult:
+        kwargs = self.request_params(message)
+        if self.limiter is not None:
+            self.limiter.acquire()
         try:
             created = self.client.messages.create(**kwargs)
         except TwilioRestException as exc:
             error = f"Twilio {exc.status} {exc.code or ''}: {exc.msg}".replace("  ", " ")
             retryable = is_retryable(exc.status, exc.code)
+            wait = parse_retry_after(self.http.last_header("Retry-After")) if retryable else None
             log.warning("Twilio refused delivery %s: %s", message.delivery_id, error)
-            return SendResult(message.delivery_id, False, None, error, retryable)
+            return SendResult(message.delivery_id, False, None, error, retryable, wait)
         except (requests.RequestException, TwilioException, OSError) as exc:
             # No answer (or an unreadable one): the message may not exist; try again later.
             log.warning("Twilio unreachable for delivery %s: %s", message.delivery_id, exc)

@@ -134,12 +134,48 @@ def test_too_many_vertices_are_refused():
     assert error_code({"type": "Polygon", "coordinates": [ring]}) == "too_many_vertices"
 
 
-def test_other_crs_is_refused():
-    data = dict(square(), crs={"type": "name", "properties": {"name": "EPSG:3857"}})
+def test_projected_crs_is_reprojected_to_wgs84_and_the_note_says_so():
+    # Paris, roughly, as a 20 km square in Web Mercator metres
+    x, y = 261_600.0, 6_250_500.0
+    data = dict(square(x - 10_000, y - 10_000, x + 10_000, y + 10_000),
+                crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}})
+    zone = parse_geojson(data)
+    assert contains(zone, (2.35, 48.85), (0.0, 0.0)) == [True, False]
+    assert zone.note and "converted" in zone.note
+    assert zone.source()["crs"] == "urn:ogc:def:crs:EPSG::3857"
+
+
+def test_old_style_epsg_code_crs_is_understood():
+    data = dict(square(500_000, 5_000_000, 510_000, 5_010_000),
+                crs={"type": "EPSG", "properties": {"code": 32631}})  # UTM 31N
+    zone = parse_geojson(data)
+    lon, lat = zone.geometry.centroid.x, zone.geometry.centroid.y
+    assert 2.9 < lon < 3.2 and 45.1 < lat < 45.3
+
+
+@pytest.mark.parametrize("crs", [
+    {"type": "name", "properties": {"name": "EPSG:999999"}},
+    {"type": "name", "properties": {"name": "my local grid"}},
+    {"type": "link", "properties": {"href": "http://example.org/crs", "type": "proj4"}},
+    "EPSG:3857",
+])
+def test_unknown_crs_is_refused_never_guessed(crs):
+    with pytest.raises(GeoError) as info:
+        parse_geojson(dict(square(), crs=crs))
+    assert info.value.code == "unsupported_crs"
+
+
+def test_wgs84_crs_names_are_accepted_without_a_note():
+    for name in ("urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326", "urn:ogc:def:crs:EPSG::4326"):
+        zone = parse_geojson(dict(square(), crs={"type": "name", "properties": {"name": name}}))
+        assert zone.note is None
+
+
+def test_projected_coordinates_outside_the_crs_area_are_refused():
+    data = dict(square(1e12, 1e12, 2e12, 2e12), crs={"type": "name", "properties": {"name": "EPSG:3857"}})
     with pytest.raises(GeoError) as info:
         parse_geojson(data)
-    assert info.value.code == "unsupported_crs"
-    assert "EPSG:3857" in str(info.value)
+    assert info.value.code in ("reprojection_failed", "latitude_out_of_range")
 
 
 # --------------------------------------------------------------------------- repair
@@ -158,7 +194,8 @@ def test_self_crossing_outline_is_repaired_with_a_note():
 def test_valid_zone_has_no_note():
     zone = parse_geojson(square())
     assert zone.note is None and zone.source() == {
-        "kind": "polygon", "vertices": 5, "repaired": False, "note": None}
+        "kind": "polygon", "format": "geojson", "vertices": 5, "repaired": False,
+        "note": None, "notes": []}
 
 
 # --------------------------------------------------------------------------- antimeridian

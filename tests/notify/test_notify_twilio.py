@@ -19,7 +19,7 @@ def test_message_is_created_with_sender_body_and_status_callback(provider, fake_
     sent = fake_twilio.messages[0]
     assert (sent["to"], sent["from"], sent["sid"]) == ("+33612345678", "+15005550006", result.provider_message_id)
     assert sent["body"] == "Séisme: êtes-vous en sécurité ? Répondez 1 ou 2"
-    assert sent["_status_callback"] == "https://consular.example/webhooks/twilio/status"
+    assert sent["_status_callback"] == "https://consular.example/webhooks/twilio/status?d=7"
 
 
 def test_messaging_service_is_used_instead_of_a_number_when_given(fake_twilio):

@@ -1,4 +1,5 @@
-/* New incident page: zone by drawing, upload or circle; live "who is affected" preview. */
+/* New incident page: zone by drawing, upload, text, countries or circle; severity rings;
+   live "who is affected" preview with counts per zone. */
 (function () {
   "use strict";
 
@@ -99,6 +100,49 @@
   });
   drawCircle();
 
+  /* ---- severity rings: show one more row per click, draw rings around the circle ---- */
+  var ringLayers = L.layerGroup().addTo(map);
+  var ringColours = ["#e8710a", "#f2b705", "#7cb342", "#4f9fd1", "#8e6fc1"];
+  function ringRows() { return Array.prototype.slice.call(document.querySelectorAll("#rings .ring")); }
+  function drawRings() {
+    ringLayers.clearLayers();
+    var lat = number(latInput), lon = number(lonInput);
+    if (lat === null || lon === null || currentKind() !== "circle") { return; }
+    ringRows().forEach(function (row, i) {
+      var input = row.querySelector('input[name$="-radius_km"]');
+      var r = input ? number(input) : null;
+      if (r !== null && r > 0) {
+        L.circle([lat, lon], { radius: r * 1000, color: ringColours[i % ringColours.length], weight: 1.5,
+                               fill: false, dashArray: "6 4", interactive: false }).addTo(ringLayers);
+      }
+    });
+  }
+  ringRows().forEach(function (row) {
+    Array.prototype.forEach.call(row.querySelectorAll("input"), function (input) { input.addEventListener("input", drawRings); });
+  });
+  [latInput, lonInput].forEach(function (input) { input.addEventListener("input", drawRings); });
+  var addRing = document.getElementById("add-ring");
+  if (addRing) {
+    addRing.addEventListener("click", function () {
+      var hiddenRow = ringRows().filter(function (row) { return row.hidden; })[0];
+      if (hiddenRow) {
+        hiddenRow.hidden = false;
+        var first = hiddenRow.querySelector("input");
+        if (first) { first.focus(); }
+      }
+      addRing.disabled = !ringRows().some(function (row) { return row.hidden; });
+    });
+  }
+  var textKind = document.getElementById("text_kind");
+  var corridorField = document.getElementById("corridor-field");
+  function showCorridor() { if (corridorField && textKind) { corridorField.hidden = textKind.value !== "corridor"; } }
+  if (textKind) { textKind.addEventListener("change", showCorridor); showCorridor(); }
+
+  Array.prototype.forEach.call(form.querySelectorAll('input[name="zone_kind"]'), function (input) {
+    input.addEventListener("change", drawRings);
+  });
+  drawRings();
+
   Array.prototype.forEach.call(form.querySelectorAll('input[name="zone_kind"]'), function (input) {
     input.addEventListener("change", showPanels);
   });
@@ -140,6 +184,20 @@
     var shown = (result.rows || []).length;
     moreEl.hidden = !(result.count > shown);
     moreEl.textContent = Console.fill(labels.more || "", { shown: shown, count: result.count });
+    var zonesEl = document.getElementById("preview-zones");
+    if (zonesEl) {
+      zonesEl.textContent = "";
+      var zones = result.zones || [];
+      zones.forEach(function (z) {
+        var li = document.createElement("li");
+        li.textContent = Console.fill(labels.zone_count || "", {
+          label: z.label || Console.fill(labels.severity || "", { n: z.severity }),
+          count: z.count, possibly: z.possibly
+        });
+        zonesEl.appendChild(li);
+      });
+      zonesEl.hidden = zones.length < 2;
+    }
     if (previewLayer) { map.removeLayer(previewLayer); previewLayer = null; }
     if (result.zone) {
       previewLayer = L.geoJSON(result.zone, {

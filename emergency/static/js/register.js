@@ -209,6 +209,63 @@
 
   renumber();
 
+  /* Companions and emergency contacts: rows named <group>-<i>-<field>, added from a
+   * <template> up to data-max, removed freely, always renumbered from 0 so the server's
+   * error for companions-1-phone lands on the second person shown. */
+  function setupRepeat(container) {
+    var group = container.getAttribute("data-repeat");
+    var max = parseInt(container.getAttribute("data-max"), 10) || 10;
+    var tpl = document.getElementById(container.getAttribute("data-template"));
+    var add = form.querySelector('[data-add-row="' + group + '"]');
+    var NAME = new RegExp("^" + group + "-(\\d+|__i__)-");
+    function groupRows() { return Array.prototype.slice.call(container.querySelectorAll("[data-row]")); }
+    function renumberGroup() {
+      var all = groupRows();
+      all.forEach(function (row, index) {
+        var prefix = group + "-" + index + "-";
+        row.querySelectorAll("[name],[id],[for],[aria-describedby]").forEach(function (el) {
+          ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
+            var value = el.getAttribute(attr);
+            if (value && NAME.test(value)) { el.setAttribute(attr, value.replace(NAME, prefix)); }
+          });
+        });
+        var number = row.querySelector("[data-row-number]");
+        if (number) { number.textContent = String(index + 1); }
+        var remove = row.querySelector("[data-remove-row]");
+        if (remove) { remove.hidden = false; }
+      });
+      if (add) { add.hidden = all.length >= max; }
+    }
+    function wire(row) {
+      var remove = row.querySelector("[data-remove-row]");
+      if (remove) {
+        remove.addEventListener("click", function () {
+          row.parentNode.removeChild(row);
+          renumberGroup();
+        });
+      }
+    }
+    groupRows().forEach(wire);
+    if (add && tpl) {
+      add.addEventListener("click", function () {
+        if (groupRows().length >= max) { return; }
+        var fragment = tpl.content.cloneNode(true);
+        var row = fragment.querySelector("[data-row]");
+        container.appendChild(fragment);
+        wire(row);
+        renumberGroup();
+        var first = row.querySelector("input, select");
+        if (first) { first.focus(); }
+      });
+    }
+    if (tpl && !("content" in tpl)) {
+      tpl.querySelectorAll("[name]").forEach(function (el) { el.removeAttribute("name"); });
+    }
+    renumberGroup();
+  }
+
+  Array.prototype.slice.call(form.querySelectorAll("[data-repeat]")).forEach(setupRepeat);
+
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 })();

@@ -1,0 +1,218 @@
+"""Benchmark: the affected set at national-registry scale, against baselines in the same run.
+
+    .venv/bin/python bench/affected.py [--travellers 1000000] [--reuse] [--backends postgis,sqlite]
+
+Seeds N synthetic registrations (travellers with 1-3 stops each, `registry.seed`: real
+cities weighted by population, the same rows on both backends) into a PostgreSQL+PostGIS
+database and an SQLite file, then times `count_affected` and `find_affected` for three
+zones: France (a countries zone), a 300 km geodesic circle around Paris and a
+continent-sized polygon (Europe's bounding box), over the next 7 days.
+
+Baselines, measured in the same run on the same data:
+* PostGIS: the hand-written `SELECT id, traveller_id, lat, lon FROM stops WHERE
+  ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) AND <window>` (and its `count(*)`),
+  with the zone's polygon (for the circle, its 256-vertex polygon).
+* SQLite: a raw shapely STRtree query of the zone's polygon over the located stops in the
+  window, points already in memory (tree built outside the timing).
+
+With `--reuse` the seeded databases are kept between runs (PostgreSQL database
+`emergency_bench_<N>`, SQLite file `bench/.cache/affected-<N>.db`) so only the timings run
+again. Ratios are printed and written to bench/RESULTS-affected.md; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from emergency.database import make_engine  # noqa: E402
+from emergency.migrate import upgrade  # noqa: E402
+from geo.formats import countries_zone  # noqa: E402
+from geo.zones import circle, parse_geojson  # noqa: E402
+from registry.affected import count_affected, find_affected  # noqa: E402
+from registry.models import Stop, Traveller  # noqa: E402
+from registry.seed import seed  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CACHE = ROOT / "bench" / ".cache"
+RESULTS = ROOT / "bench" / "RESULTS-affected.md"
+TODAY = date(2025, 6, 1)  # fixed, so a reused database answers the same window
+REPEAT = 3
+
+
+def zones():
+    return {
+        "France (countries:FR)": countries_zone(["FR"]),
+        "300 km circle, Paris": circle(48.8566, 2.3522, 300),
+        "Europe bbox polygon": parse_geojson({"type": "Polygon", "coordinates": [[
+            [-25, 34], [45, 34], [45, 72], [-25, 72], [-25, 34]]]}),
+    }
+
+
+def best(fn):
+    """Median of REPEAT runs after one warm-up, in seconds, and the last result."""
+    result = fn()
+    times = []
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def prepare(url: str, n: int, reuse: bool) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        have = session.scalar(select(func.count()).select_from(Traveller))
+        if have and reuse and have >= n:
+            print(f"  reusing {have} travellers")
+            engine.dispose()
+            return
+        if have:
+            session.execute(text("DELETE FROM stops"))
+            session.execute(text("DELETE FROM trips"))
+            session.execute(text("DELETE FROM travellers"))
+            session.commit()
+        t0 = time.perf_counter()
+        done = 0
+        while done < n:
+            step = min(100_000, n - done)
+            seed(session, step, rng_seed=42 + done, today=TODAY)
+            session.commit()
+            done += step
+            print(f"  seeded {done}/{n} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        if engine.dialect.name == "postgresql":
+            session.execute(text("ANALYZE stops"))
+            session.commit()
+    engine.dispose()
+
+
+def pg_url(n: int) -> str:
+    name = f"emergency_bench_{n}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def window_sql() -> str:
+    return "(departure IS NULL OR departure >= :start) AND arrival <= :end"
+
+
+def run_postgis(url: str, start: date, end: date) -> list[tuple]:
+    engine = make_engine(url)
+    rows = []
+    with Session(engine) as session:
+        for name, zone in zones().items():
+            wkt = zone.geometry.wkt
+            params = {"wkt": wkt, "start": start, "end": end}
+            base_list = text("SELECT id, traveller_id, lat, lon FROM stops WHERE "
+                             "ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) AND " + window_sql())
+            base_count = text("SELECT count(*) FROM stops WHERE "
+                              "ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) AND " + window_sql())
+            t_base_list, base_rows = best(lambda: session.execute(base_list, params).all())
+            t_base_count, _ = best(lambda: session.execute(base_count, params).scalar())
+            t_list, found = best(lambda: find_affected(session, zone, start, end))
+            t_count, counted = best(lambda: count_affected(session, zone, start, end))
+            rows.append(("PostGIS", name, len(base_rows), counted, t_base_count, t_count,
+                         t_base_list, t_list))
+            print_row(rows[-1])
+    engine.dispose()
+    return rows
+
+
+def run_sqlite(url: str, start: date, end: date) -> list[tuple]:
+    engine = make_engine(url)
+    rows = []
+    with Session(engine) as session:
+        # the baseline's points: located stops in the window, already in memory
+        pts = session.execute(text(
+            "SELECT lon, lat FROM stops WHERE precision != 'country' AND " + window_sql()),
+            {"start": start, "end": end}).all()
+        xy = np.array(pts, dtype=float)
+        tree = shapely.STRtree(shapely.points(xy))
+        for name, zone in zones().items():
+            geom = zone.geometry
+            t_base, hits = best(lambda: tree.query(geom, predicate="intersects"))
+            t_list, found = best(lambda: find_affected(session, zone, start, end))
+            t_count, counted = best(lambda: count_affected(session, zone, start, end))
+            rows.append(("SQLite", name, len(hits), counted, t_base, t_count, t_base, t_list))
+            print_row(rows[-1])
+    engine.dispose()
+    return rows
+
+
+HEADER = ("| backend | zone | baseline hits | travellers | baseline count s | count s | ratio "
+          "| baseline list s | list s | ratio |")
+
+
+def print_row(row) -> None:
+    print(format_row(row), flush=True)
+
+
+def format_row(row) -> str:
+    backend, name, hits, counted, tbc, tc, tbl, tl = row
+    return (f"| {backend} | {name} | {hits} | {counted} | {tbc:.3f} | {tc:.3f} | {tc / tbc:.2f}x "
+            f"| {tbl:.3f} | {tl:.3f} | {tl / tbl:.2f}x |")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--travellers", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep and reuse seeded databases")
+    parser.add_argument("--backends", default="postgis,sqlite")
+    args = parser.parse_args(argv)
+    n = args.travellers
+    start, end = TODAY, TODAY + timedelta(days=7)
+    results = []
+    backends = args.backends.split(",")
+    if "postgis" in backends:
+        url = pg_url(n)
+        print(f"PostGIS: preparing {n} travellers in {url}")
+        prepare(url, n, args.reuse)
+        results += run_postgis(url, start, end)
+    if "sqlite" in backends:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path = CACHE / f"affected-{n}.db"
+        if path.exists() and not args.reuse:
+            path.unlink()
+        url = f"sqlite:///{path}"
+        print(f"SQLite: preparing {n} travellers in {path}")
+        prepare(url, n, args.reuse)
+        results += run_sqlite(url, start, end)
+    with make_engine(url).connect() as conn:
+        stops = conn.scalar(select(func.count()).select_from(Stop.__table__))
+    command = "python bench/affected.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    lines = [
+        "# Affected-set benchmark", "",
+        f"Command: `{command.strip()}`", "",
+        f"{n} travellers, {stops} stops; window {start} .. {end}; median of {REPEAT} runs after a "
+        "warm-up. Ratio = ours / baseline (PostGIS: hand-written ST_Intersects query on the same "
+        "table; SQLite: raw shapely STRtree query over the window's located points in memory). "
+        "The baseline's hits are stops; our count is travellers (deduplicated, country-only "
+        "stops of touched countries included).", "",
+        HEADER, "|" + "---|" * 10,
+        *[format_row(r) for r in results], "",
+    ]
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

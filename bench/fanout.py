@@ -1,0 +1,358 @@
+"""Fan-out benchmark: one alert to N travellers by email and SMS, on the real stack.
+
+PostgreSQL + PostGIS, Redis, two `emergency worker` processes, the official SendGrid and
+Twilio SDKs, and the local fake providers (devtools/fake_providers.py) in their own
+process, with their callbacks off. In the same run, a baseline sends the same number of
+requests to the same fakes with the same SDK calls at the same concurrency (one client per
+worker process), so the figures are ratios to what the fake sustains alone, not absolute
+numbers that depend on the machine.
+
+    .venv/bin/python bench/fanout.py                       # 10,000 then 100,000 recipients
+    .venv/bin/python bench/fanout.py --recipients 20000    # 2,000 then 20,000
+
+Printed per size: email and SMS messages per second through the app and through the
+baseline, their ratio, SendGrid requests, Twilio messages accepted (0 lost, 0 duplicated)
+and each worker's peak RSS (VmHWM), to check memory does not grow with recipients.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+SENDGRID_KEY = "SG.bench-key"
+TWILIO_SID, TWILIO_TOKEN = "AC" + "b" * 32, "bench-auth-token"
+CENTRE = (38.72, -9.14)  # Lisbon
+
+
+# --- the fakes, in their own process ------------------------------------------------------------
+
+def serve_fakes() -> int:
+    """Run FakeSendGrid and FakeTwilio (no callbacks) until stdin closes; print where they are."""
+    from devtools.fake_providers import FakeSendGrid, FakeTwilio
+
+    sendgrid = FakeSendGrid(SENDGRID_KEY, auto_callbacks=False).start()
+    twilio = FakeTwilio(TWILIO_SID, TWILIO_TOKEN, auto_callbacks=False).start()
+    print(json.dumps({"sendgrid": sendgrid.base_url, "twilio": twilio.base_url, "number": twilio.number}),
+          flush=True)
+    sys.stdin.read()
+    sendgrid.stop()
+    twilio.stop()
+    return 0
+
+
+def fake_stats(base_url: str) -> dict:
+    import requests
+
+    return requests.get(base_url + "/_fake/stats", timeout=30).json()
+
+
+# --- database ----------------------------------------------------------------------------------
+
+def create_database() -> str:
+    from sqlalchemy import create_engine, text
+
+    name = f"bench_fanout_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    from emergency.database import make_engine
+    from emergency.migrate import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed(url: str, count: int) -> None:
+    """`count` travellers around Lisbon, 60% English, each with an email and a mobile number."""
+    from sqlalchemy import insert, text
+
+    from emergency.database import make_engine
+    from registry.models import Stop, Traveller, Trip
+
+    rng = random.Random(42)
+    engine = make_engine(url)
+    today = date.today()
+    with engine.begin() as conn:
+        for start in range(0, count, 10000):
+            ids = range(start + 1, min(start + 10000, count) + 1)
+            conn.execute(insert(Traveller), [
+                {"id": i, "given_name": f"T{i}", "family_name": "Bench", "email": f"t{i}@bench.example",
+                 "phone": f"+3519{i:08d}", "language": "en" if rng.random() < 0.6 else "fr", "source": "seed"}
+                for i in ids])
+            conn.execute(insert(Trip), [{"id": i, "traveller_id": i} for i in ids])
+            conn.execute(insert(Stop), [
+                {"id": i, "trip_id": i, "traveller_id": i, "country": "PT", "place": "Lisbon",
+                 "lat": CENTRE[0] + rng.uniform(-0.15, 0.15), "lon": CENTRE[1] + rng.uniform(-0.15, 0.15),
+                 "precision": "point", "arrival": today - timedelta(days=2), "departure": today + timedelta(days=5)}
+                for i in ids])
+        for table in ("travellers", "trips", "stops"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})"))
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+# --- baseline: the fake alone, same SDK, same concurrency ---------------------------------------
+
+def _baseline_sms(args) -> int:
+    base, number, first, count = args
+    from notify.providers.base import SmsMessage
+    from notify.providers.twilio_provider import TwilioSms
+
+    sms = TwilioSms(TWILIO_SID, TWILIO_TOKEN, from_number=number, base_url=base,
+                    status_callback="http://127.0.0.1:9/webhooks/twilio/status")
+    body = ("Consular alert: Bench. Are you safe? Reply 1 if safe, 2 if you need help.\n\n"
+            "Alerte consulaire : Bench. Etes-vous en sécurité? Répondez 1 si vous etes en sécurité, "
+            "2 si vous avez besoin d'aide.")
+    ok = 0
+    for i in range(first, first + count):
+        ok += sms.send(SmsMessage(i, f"+3519{i:08d}", body)).ok
+    return ok
+
+
+def _baseline_email(args) -> int:
+    base, first, count, size = args
+    from notify.providers.base import EmailBatch, EmailRecipient
+    from notify.providers.sendgrid_provider import SendGridEmail
+
+    email = SendGridEmail(SENDGRID_KEY, host=base)
+    text = "Safety check: Bench\n\nAre you safe? -safe_url-\nI need help: -help_url-\n" * 8
+    ok = 0
+    for start in range(first, first + count, size):
+        recipients = [EmailRecipient(i, f"t{i}@bench.example",
+                                     {"safe_url": f"https://c.example/r/{i}/safe", "help_url": f"https://c.example/r/{i}/help",
+                                      "page_url": f"https://c.example/r/{i}"})
+                      for i in range(start, min(start + size, first + count))]
+        batch = EmailBatch("en", "Safety check: Bench / Vérification", text, f"<p>{text}</p>", recipients)
+        ok += sum(r.ok for r in email.send_batch(batch))
+    return ok
+
+
+def baseline(fakes: dict, count: int, workers: int, email_batch: int) -> dict:
+    """Messages per second the fakes sustain for `count` SMS and `count` emails, `workers` clients."""
+    share = [count // workers + (1 if w < count % workers else 0) for w in range(workers)]
+    firsts = [sum(share[:w]) + 1 for w in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], 10**8, 1)] * workers))  # warm up
+        started = time.perf_counter()
+        sms_ok = sum(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], f, n)
+                                              for f, n in zip(firsts, share)]))
+        sms_seconds = time.perf_counter() - started
+        # Email: whole batches per client, as the workers do.
+        batches = [(f, n) for f, n in zip(firsts, share)]
+        started = time.perf_counter()
+        email_ok = sum(pool.map(_baseline_email, [(fakes["sendgrid"], f, n, email_batch) for f, n in batches]))
+        email_seconds = time.perf_counter() - started
+    return {"sms_rate": sms_ok / sms_seconds, "sms_ok": sms_ok, "email_rate": email_ok / email_seconds,
+            "email_ok": email_ok}
+
+
+# --- the real fan-out ----------------------------------------------------------------------------
+
+def worker_env(db_url: str, fakes: dict) -> dict:
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-secret",
+           "EMERGENCY_ENV": "production", "PUBLIC_BASE_URL": "https://consular.bench",
+           "SENDGRID_API_KEY": SENDGRID_KEY, "SENDGRID_API_BASE_URL": fakes["sendgrid"],
+           "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+           "TWILIO_API_BASE_URL": fakes["twilio"], "TWILIO_FROM": fakes["number"],
+           "APPROVAL_THRESHOLD": str(10**9), "PYTHONPATH": str(ROOT), "RATELIMIT_ENABLED": "false"}
+    for key in ("JOBS_MODE", "TWILIO_MPS", "SENDGRID_RPS", "TWILIO_MESSAGING_SERVICE_SID"):
+        env.pop(key, None)
+    return env
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def send_alert(env: dict) -> int:
+    """Create the incident and its alert, and send it (queues `prepare_alert` on Redis)."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        from emergency import alerts, create_app, incidents
+
+        app = create_app({"JOBS_MODE": "rq"})
+        with app.test_request_context():
+            zone = incidents.zone_from_json({"circle": {"lat": CENTRE[0], "lon": CENTRE[1], "radius_km": 60}})
+            start, end = incidents.parse_window(None, None)
+            incident = incidents.create_incident("Bench", zone, start - timedelta(days=1), end)
+            alert = alerts.compose_alert(incident, alerts.default_texts(incident), ["email", "sms"])
+            alerts.send_alert(alert)
+            alert_id = alert.id
+        app.extensions["db_engine"].dispose()
+        return alert_id
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def progress(db_url: str, alert_id: int) -> dict:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        status = conn.execute(text("SELECT status FROM alerts WHERE id = :a"), {"a": alert_id}).scalar()
+        rows = conn.execute(text(
+            "SELECT channel, status, count(*), min(claimed_at), max(sent_at) FROM deliveries "
+            "WHERE campaign_id = :a GROUP BY channel, status"), {"a": alert_id}).all()
+    engine.dispose()
+    return {"alert": status, "rows": rows}
+
+
+def fan_out(db_url: str, fakes: dict, count: int, workers: int) -> dict:
+    from redis import Redis
+
+    Redis.from_url(REDIS_URL).flushdb()
+    env = worker_env(db_url, fakes)
+    procs = [subprocess.Popen([sys.executable, "-m", "emergency.cli", "worker", "--simple"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for _ in range(workers)]
+    time.sleep(3)  # let the workers import and register before the clock starts
+    started = time.time()
+    alert_id = send_alert(env)
+    peaks = [0.0] * workers
+    state = {}
+    try:
+        while True:
+            time.sleep(0.5)
+            peaks = [max(p, peak_rss_mb(proc.pid)) for p, proc in zip(peaks, procs)]
+            if any(proc.poll() is not None for proc in procs):
+                raise RuntimeError("a worker died: " + (procs[0].stderr.read() if procs[0].stderr else ""))
+            state = progress(db_url, alert_id)
+            if state["alert"] == "sent":
+                break
+            if time.time() - started > 3600:
+                raise RuntimeError("fan-out did not finish within an hour")
+        elapsed = time.time() - started
+        peaks = [max(p, peak_rss_mb(proc.pid)) for p, proc in zip(peaks, procs)]
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    per_channel = {}
+    for channel, status, n, first_claim, last_sent in state["rows"]:
+        entry = per_channel.setdefault(channel, {"sent": 0, "other": 0, "first": None, "last": None})
+        if status in ("sent", "delivered"):
+            entry["sent"] += n
+            entry["first"], entry["last"] = first_claim, last_sent
+        else:
+            entry["other"] += n
+    for entry in per_channel.values():
+        window = (entry["last"] - entry["first"]).total_seconds() if entry["first"] else 0
+        entry["rate"] = entry["sent"] / window if window > 0 else 0.0
+        entry.pop("first"), entry.pop("last")
+    return {"alert_id": alert_id, "elapsed": elapsed, "channels": per_channel, "peak_rss_mb": peaks}
+
+
+def run(count: int, workers: int, email_batch: int, keep: bool) -> dict:
+    fakes_proc = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    fakes = json.loads(fakes_proc.stdout.readline())
+    db_url = create_database()
+    try:
+        t = time.time()
+        seed(db_url, count)
+        print(f"  seeded {count} travellers in {time.time() - t:.1f}s", flush=True)
+        base = baseline(fakes, count, workers, email_batch)
+        print(f"  baseline: SMS {base['sms_rate']:.0f}/s, email {base['email_rate']:.0f}/s", flush=True)
+        before_sg = fake_stats(fakes["sendgrid"])
+        before_tw = fake_stats(fakes["twilio"])
+        result = fan_out(db_url, fakes, count, workers)
+        after_sg = fake_stats(fakes["sendgrid"])
+        after_tw = fake_stats(fakes["twilio"])
+        result["baseline"] = base
+        result["sendgrid_requests"] = after_sg["requests"] - before_sg["requests"]
+        result["twilio_accepted"] = after_tw["accepted"] - before_tw["accepted"]
+        result["recipients"] = count
+        return result
+    finally:
+        fakes_proc.stdin.close()
+        fakes_proc.wait(timeout=30)
+        if not keep:
+            drop_database(db_url)
+
+
+def report(result: dict, workers: int) -> None:
+    base, ch = result["baseline"], result["channels"]
+    sms, email = ch.get("sms", {}), ch.get("email", {})
+    print(f"\n== {result['recipients']:,} recipients, {workers} workers: alert sent in {result['elapsed']:.1f}s")
+    print(f"  SMS:   {sms.get('sent', 0):,} sent, {sms.get('other', 0)} not sent; "
+          f"{sms.get('rate', 0):.0f} msg/s vs fake alone {base['sms_rate']:.0f} msg/s "
+          f"= {100 * sms.get('rate', 0) / base['sms_rate']:.0f}% (target >= 90%)")
+    print(f"  email: {email.get('sent', 0):,} sent, {email.get('other', 0)} not sent; "
+          f"{email.get('rate', 0):.0f} msg/s vs fake alone {base['email_rate']:.0f} msg/s "
+          f"= {100 * email.get('rate', 0) / base['email_rate']:.0f}%")
+    print(f"  SendGrid requests: {result['sendgrid_requests']} (target <= {max(1, result['recipients'] // 1000)}); "
+          f"Twilio messages accepted: {result['twilio_accepted']:,} "
+          f"({'exactly once' if result['twilio_accepted'] == sms.get('sent') == result['recipients'] else 'MISMATCH'})")
+    print("  worker peak RSS: " + ", ".join(f"{p:.0f} MB" for p in result["peak_rss_mb"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=100_000, help="the large run (default 100,000)")
+    parser.add_argument("--small", type=int, default=None, help="the small run for the memory check (default N/10)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+    parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_fakes:
+        return serve_fakes()
+    if args.recipients < 10:
+        parser.error("--recipients must be at least 10")
+    small = args.small or max(args.recipients // 10, 1)
+    email_batch = int(os.environ.get("EMAIL_BATCH_SIZE") or 1000)
+    results = []
+    for count in (small, args.recipients):
+        print(f"Run with {count:,} recipients...", flush=True)
+        results.append(run(count, args.workers, email_batch, args.keep))
+        report(results[-1], args.workers)
+    small_peak, large_peak = max(results[0]["peak_rss_mb"]), max(results[1]["peak_rss_mb"])
+    print(f"\nMemory: worker peak RSS {small_peak:.0f} MB at {small:,} vs {large_peak:.0f} MB at "
+          f"{args.recipients:,} recipients (x{large_peak / small_peak:.2f} for x{args.recipients / small:.0f} "
+          f"recipients)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

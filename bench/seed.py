@@ -1,0 +1,90 @@
+"""Time `emergency seed --travellers N` and report its peak memory.
+
+    .venv/bin/python bench/seed.py [--travellers 1000000] [--database sqlite|postgres|both]
+
+Each run uses a fresh database (SQLite temporary file, or a temporary PostgreSQL database
+on postgresql+psycopg://postgres@127.0.0.1:5432, dropped afterwards), migrated with
+`emergency db upgrade` first. The seed runs as its own process, exactly as an operator runs
+it; its peak resident memory is read from `getrusage(RUSAGE_CHILDREN)` after it exits (the
+same figure `/usr/bin/time -v` prints as "Maximum resident set size").
+
+The baseline, measured in the same run, is `emergency db upgrade` on the same database: the
+cost of starting the app at all. Printed: seconds, travellers/s, peak RSS, and the ratio of
+the seed's peak RSS to the baseline's (how much memory seeding adds on top of the app).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EMERGENCY = str(ROOT / ".venv" / "bin" / "emergency")
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def run_child(args: list[str], env: dict) -> tuple[float, int]:
+    """Run `emergency ARGS`; return (seconds, peak RSS of that child in MB)."""
+    # RUSAGE_CHILDREN reports the largest of all waited-for children so far, so each
+    # measured command runs under its own intermediate Python process.
+    probe = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, EMERGENCY, *args], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[0]), int(out[1]) // 1024
+
+
+def run_one(kind: str, n: int) -> None:
+    env = {**os.environ, "EMERGENCY_ENV": "development", "JOBS_MODE": "sync"}
+    env.pop("REDIS_URL", None)
+    tmpdir = tempfile.mkdtemp(prefix="bench-seed-")
+    admin = name = None
+    if kind == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{tmpdir}/seed.db"
+    else:
+        from sqlalchemy import create_engine, text
+
+        name = f"bench_seed_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        env["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        base_s, base_mb = run_child(["db", "upgrade"], env)
+        seed_s, seed_mb = run_child(["seed", "--travellers", str(n)], env)
+        label = "PostgreSQL" if kind == "postgres" else "SQLite"
+        print(f"{label}: emergency seed --travellers {n}")
+        print(f"  seed:      {seed_s:8.1f} s  {n / seed_s:9.0f} travellers/s  peak RSS {seed_mb:6d} MB")
+        print(f"  baseline (emergency db upgrade, app start-up): {base_s:5.1f} s  peak RSS {base_mb:6d} MB")
+        print(f"  memory ratio seed/baseline: {seed_mb / max(base_mb, 1):.1f}x")
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        if admin is not None:
+            from sqlalchemy import text
+
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--travellers", type=int, default=1_000_000)
+    parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="sqlite")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    for kind in (("sqlite", "postgres") if args.database == "both" else (args.database,)):
+        run_one(kind, args.travellers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""prepare_alert streams the recipient list in slices: every batch holds one language (one
+SendGrid request per batch), every traveller gets one delivery per channel, and a rerun adds none."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from notify.models import Delivery
+from tests.conftest import api_headers
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def app_overrides():
+    return {"EMAIL_BATCH_SIZE": 2, "SMS_BATCH_SIZE": 2}
+
+
+@pytest.fixture
+def sent_alert(client, app, monkeypatch):
+    from emergency import tasks
+
+    monkeypatch.setattr(tasks, "_SLICE_BATCHES", 1)  # several slices per language
+    headers = api_headers(app)
+    for i in range(8):
+        lang = "fr" if i in (1, 4, 6) else "en"
+        assert client.post("/api/v1/travellers", headers=headers, json={
+            "given_name": f"T{i}", "family_name": "Roy", "email": f"t{i}@example.org",
+            "phone": f"+33 6 12 34 56 7{i}", "language": lang,
+            "stops": [{"country": "FR", "place": "Paris", "arrival": TODAY.isoformat(),
+                       "departure": (TODAY + timedelta(days=2)).isoformat()}]}).status_code == 201
+    incident = client.post("/api/v1/incidents", headers=headers, json={
+        "title": "Paris", "zone": {"circle": {"lat": 48.85, "lon": 2.35, "radius_km": 20}}}).get_json()
+    alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers, json={}).get_json()
+    assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
+    return alert["id"]
+
+
+def rows(app, alert_id):
+    with app.app_context():
+        from emergency.database import db_session
+
+        return db_session().execute(select(Delivery.recipient_id, Delivery.channel, Delivery.batch,
+                                           Delivery.language, Delivery.status)
+                                    .where(Delivery.campaign_id == alert_id)).all()
+
+
+def test_every_batch_holds_one_language_and_everyone_is_sent_once_per_channel(app, sent_alert):
+    found = rows(app, sent_alert)
+    assert len(found) == 16 and {r.status for r in found} == {"sent"}
+    assert len({(r.recipient_id, r.channel) for r in found}) == 16
+    languages = defaultdict(set)
+    sizes = defaultdict(int)
+    for r in found:
+        languages[(r.channel, r.batch)].add(r.language)
+        sizes[(r.channel, r.batch)] += 1
+    assert all(len(langs) == 1 for langs in languages.values())
+    # 5 English and 3 French per channel, two per batch: 3 + 2 batches each
+    assert sorted(b for c, b in sizes if c == "email") == [0, 1, 2, 3, 4]
+    assert max(sizes.values()) == 2
+
+
+def test_preparing_the_same_alert_again_creates_no_delivery(app, sent_alert):
+    before = rows(app, sent_alert)
+    with app.app_context():
+        from emergency.tasks import prepare_alert
+
+        prepare_alert(sent_alert)
+    assert sorted(rows(app, sent_alert)) == sorted(before)

@@ -1,0 +1,160 @@
+"""Emergency alerts go before routine mail: a routine backlog never delays an alert.
+
+Real Redis and a real `emergency worker --burst` process. Routine jobs (registration
+confirmations, sign-in links) wait on the "default" queue; alerts go on "alerts", which
+every worker empties first. Each routine job records, as it starts, where the alert stood,
+in a Redis list, so the order is read from what happened, not from timings.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from emergency.jobs import job
+from tests.conftest import _make_app, _unavailable, api_headers
+
+TODAY = date.today()
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_PRIORITY_URL", "redis://127.0.0.1:6379/14")  # not db 15: 5A's tests
+ORDER_KEY = "test:priorities:order"
+BACKLOG = 200
+ALERT_SENT_BY = 10  # the routine job during which the coordinator presses "send"
+
+
+# --- jobs the worker runs (imported by RQ from this module) -------------------------------------
+
+def _alert_status(alert_id: int) -> str:
+    from emergency.database import db_session
+    from emergency.models import Alert
+
+    session = db_session()
+    session.expire_all()
+    return session.get(Alert, alert_id).status
+
+
+def _record(entry: str) -> None:
+    from flask import current_app
+
+    Redis.from_url(current_app.config["REDIS_URL"]).rpush(ORDER_KEY, entry)
+
+
+@job
+def routine_mail(number: int, alert_id: int) -> None:
+    """A stand-in for a registration confirmation; job ALERT_SENT_BY also sends the alert."""
+    _record(f"routine-{number}:{_alert_status(alert_id)}")
+    if number == ALERT_SENT_BY:
+        from flask import current_app
+
+        from emergency import alerts
+
+        with current_app.test_request_context():
+            alerts.send_alert(alerts.get_alert(alert_id))
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def priority_redis():
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("Redis", exc)
+    Redis.from_url(REDIS_URL).flushdb()
+    yield REDIS_URL
+    Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def app(tmp_path, priority_redis):
+    app = _make_app(f"sqlite:///{tmp_path / 'app.db'}", JOBS_MODE="rq", REDIS_URL=priority_redis,
+                    SMS_BATCH_SIZE=1, EMAIL_BATCH_SIZE=1)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def drafted_alert(client, app):
+    """Four travellers in Paris and a draft alert to them by email and SMS (8 one-message batches)."""
+    headers = api_headers(app)
+    for i in range(4):
+        response = client.post("/api/v1/travellers", headers=headers, json={
+            "given_name": f"T{i}", "family_name": "Roy", "email": f"t{i}@example.org",
+            "phone": f"+33 6 12 34 56 7{i}", "language": "fr" if i % 2 else "en",
+            "stops": [{"country": "FR", "place": "Paris", "arrival": TODAY.isoformat(),
+                       "departure": (TODAY + timedelta(days=2)).isoformat()}]})
+        assert response.status_code == 201
+    incident = client.post("/api/v1/incidents", headers=headers, json={
+        "title": "Paris", "zone": {"circle": {"lat": 48.85, "lon": 2.35, "radius_km": 20}}}).get_json()
+    return client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers, json={}).get_json()["id"]
+
+
+def queue_backlog(app, alert_id: int) -> None:
+    with app.app_context():
+        from emergency.jobs import enqueue
+
+        for number in range(1, BACKLOG + 1):
+            assert enqueue(routine_mail, number, alert_id, job_id=f"routine-{number}", queue="default")
+
+
+def run_worker(app, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": app.config["REDIS_URL"],
+           "SECRET_KEY": app.config["SECRET_KEY"], "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
+           "EMERGENCY_ENV": "production", "SMS_BATCH_SIZE": "1", "EMAIL_BATCH_SIZE": "1",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "JOBS_MODE"):
+        env.pop(key, None)
+    done = subprocess.run([sys.executable, "-m", "emergency.cli", "worker", "--burst", "--simple", *args],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def recorded(redis_url: str) -> list[str]:
+    return [e.decode() for e in Redis.from_url(redis_url).lrange(ORDER_KEY, 0, -1)]
+
+
+# --- tests -------------------------------------------------------------------------------------
+
+def test_an_alert_sent_behind_200_routine_mails_is_delivered_before_the_rest_of_the_backlog(
+        client, app, drafted_alert, priority_redis):
+    queue_backlog(app, drafted_alert)
+    run_worker(app)
+
+    order = recorded(priority_redis)
+    assert len(order) == BACKLOG  # every routine mail still went out
+    before = [e for e in order if int(e.split("-")[1].split(":")[0]) <= ALERT_SENT_BY]
+    after = order[len(before):]
+    assert all(e.endswith(":draft") for e in before)
+    # The alert was sent during routine job 10; by the time job 11 started, the alert's
+    # preparation and all 8 of its delivery jobs had run (the alert is "sent").
+    assert after and all(e.endswith(":sent") for e in after), after[:3]
+    headers = api_headers(app)
+    status = client.get(f"/api/v1/alerts/{drafted_alert}", headers=headers).get_json()
+    assert status["deliveries"]["email"]["sent"] == 4 and status["deliveries"]["sms"]["sent"] == 4
+
+
+def test_a_worker_reserved_for_alerts_leaves_routine_mail_alone(client, app, drafted_alert, priority_redis):
+    queue_backlog(app, drafted_alert)
+    headers = api_headers(app)
+    assert client.post(f"/api/v1/alerts/{drafted_alert}/send", headers=headers).status_code == 202
+
+    run_worker(app, "--queues", "alerts")
+
+    assert recorded(priority_redis) == []  # no routine job ran
+    assert client.get(f"/api/v1/alerts/{drafted_alert}", headers=headers).get_json()["status"] == "sent"
+    from rq import Queue
+
+    assert Queue("default", connection=Redis.from_url(priority_redis)).count == BACKLOG
+
+
+@pytest.mark.parametrize("names", ["urgent", "alerts,bulk", ",", ""])
+def test_worker_refuses_unknown_queue_names(app, names):
+    result = app.test_cli_runner().invoke(args=["worker", "--burst", "--queues", names])
+    assert result.exit_code != 0
+    assert "--queues" in result.output
