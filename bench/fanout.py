@@ -284,6 +284,18 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int) -> dict:
     return {"alert_id": alert_id, "elapsed": elapsed, "channels": per_channel, "peak_rss_mb": peaks}
 
 
+def retried(db_url: str, alert_id: int) -> dict:
+    """Deliveries that needed more than one attempt, per channel (temporary provider failures)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT channel, count(*) FROM deliveries WHERE campaign_id = :a "
+                                       "AND attempts > 1 GROUP BY channel"), {"a": alert_id}).all())
+    engine.dispose()
+    return found
+
+
 def run(count: int, workers: int, email_batch: int, keep: bool) -> dict:
     fakes_proc = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -301,7 +313,10 @@ def run(count: int, workers: int, email_batch: int, keep: bool) -> dict:
         after_sg = fake_stats(fakes["sendgrid"])
         after_tw = fake_stats(fakes["twilio"])
         result["baseline"] = base
-        result["sendgrid_requests"] = after_sg["requests"] - before_sg["requests"]
+        # The fake records every request, the /_fake/stats call that reads `after` included.
+        result["sendgrid_requests"] = after_sg["requests"] - before_sg["requests"] - 1
+        result["sendgrid_accepted"] = after_sg["accepted"] - before_sg["accepted"]
+        result["retried"] = retried(db_url, result["alert_id"])
         result["twilio_accepted"] = after_tw["accepted"] - before_tw["accepted"]
         result["recipients"] = count
         return result
@@ -322,7 +337,8 @@ def report(result: dict, workers: int) -> None:
     print(f"  email: {email.get('sent', 0):,} sent, {email.get('other', 0)} not sent; "
           f"{email.get('rate', 0):.0f} msg/s vs fake alone {base['email_rate']:.0f} msg/s "
           f"= {100 * email.get('rate', 0) / base['email_rate']:.0f}%")
-    print(f"  SendGrid requests: {result['sendgrid_requests']} (target <= {max(1, result['recipients'] // 1000)}); "
+    print(f"  SendGrid requests: {result['sendgrid_requests']} ({result['sendgrid_accepted']} accepted; "
+          f"target <= {max(1, -(-result['recipients'] // 1000))}); deliveries retried: {result['retried'] or 'none'}; "
           f"Twilio messages accepted: {result['twilio_accepted']:,} "
           f"({'exactly once' if result['twilio_accepted'] == sms.get('sent') == result['recipients'] else 'MISMATCH'})")
     print("  worker peak RSS: " + ", ".join(f"{p:.0f} MB" for p in result["peak_rss_mb"]))

@@ -720,7 +720,8 @@ def _unwrap_ring(ring: list[tuple[float, float]], pole_hint: float | None = None
     lons = np.array([p[0] for p in ring], dtype=float)
     lats = np.array([p[1] for p in ring], dtype=float)
     steps = np.diff(lons)
-    full_width = np.isclose(np.abs(steps), 360.0) & np.isclose(np.abs(lons[:-1]), 180.0)
+    # an edge from -180 to 180 exactly (an RFC 7946 polar cap) runs along the meridian
+    full_width = (np.abs(steps) == 360.0) & (np.abs(lons[:-1]) == 180.0)
     jumps = (np.abs(steps) > 180.0) & ~full_width
     adjust = np.where(jumps, -360.0 * np.round(steps / 360.0), 0.0)
     # a step like 179 -> -179 (-358) must become +2, which round(-358/360) = -1 gives

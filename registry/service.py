@@ -160,7 +160,7 @@ POINT_TOLERANCE_DEGREES = 0.5
 def _point_in_country(country: str, lat: float, lon: float) -> bool:
     """Whether a map point is in (or within ~50 km of) the stop's country; a point given
     for the wrong country would place the traveller where the alert never reaches them."""
-    geometry = countries.country_geometry(country)
+    geometry = countries.country_geometry(country, with_territories=True)
     if geometry is None:
         return True
     return bool(shapely.dwithin(geometry, shapely.Point(lon, lat), POINT_TOLERANCE_DEGREES))
