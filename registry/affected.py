@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from geo.join import located_mask
 from geo.zones import Zone
 from registry.models import Stop, Traveller
+from registry.stop_index import StopIndex, current_index
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class AffectedStop:
 def find_affected(session: Session, zone: Zone, start: datetime | date,
                   end: datetime | date | None = None) -> list[AffectedStop]:
     """One row per affected traveller, closest first, country-only rows last."""
+    if not _is_postgres(session):
+        index = current_index(session)
+        if index is not None:
+            return _indexed_find(session, index, zone, start, end)
     rows = _matching_rows(session, zone, start, end)
     return _best_per_traveller(zone, rows)
 
@@ -65,6 +70,10 @@ def count_affected(session: Session, zone: Zone, start: datetime | date,
         ids = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
         stmt = select(func.count(func.distinct(ids.c.traveller_id)))
         return int(session.execute(stmt).scalar_one())
+    index = current_index(session)
+    if index is not None:
+        _stops, travellers = _indexed_hits(index, zone, start, end)
+        return int(np.unique(travellers).size)
     travellers = {tid for _sid, tid in _sqlite_located(session, zone, start, end)}
     travellers.update(tid for (tid,) in session.execute(
         select(Stop.traveller_id).where(*_country_only(zone, start, end))))
@@ -160,6 +169,64 @@ def _postgis_located(zone: Zone):
         )
     return func.ST_Intersects(
         geom, func.ST_GeomFromText(bindparam("zone_wkt", zone.geometry.wkt), 4326))
+
+
+# --------------------------------------------------------------------------- SQLite, indexed
+
+
+def _indexed_hits(index: StopIndex, zone: Zone, start, end) -> tuple[np.ndarray, np.ndarray]:
+    """(stop ids, traveller ids) of every matching stop, located ones first, from the
+    in-process index (`registry.stop_index`) instead of the file."""
+    start_day = _utc_date(start).toordinal()
+    end_day = _utc_date(end).toordinal() if end is not None else None
+    pos = index.located(zone, start_day, end_day)
+    c_stops, c_travellers = index.country_only(zone.touched_countries(), start_day, end_day)
+    return (np.concatenate((index.stop_id[pos], c_stops)),
+            np.concatenate((index.traveller_id[pos], c_travellers)))
+
+
+def _indexed_find(session: Session, index: StopIndex, zone: Zone, start,
+                  end) -> list[AffectedStop]:
+    """`_best_per_traveller` done on arrays: rank every matching stop, keep each
+    traveller's best, then read the full rows of the winners only."""
+    start_day = _utc_date(start).toordinal()
+    end_day = _utc_date(end).toordinal() if end is not None else None
+    pos = index.located(zone, start_day, end_day)
+    c_stops, c_travellers = index.country_only(zone.touched_countries(), start_day, end_day)
+    if pos.size + c_stops.size == 0:
+        return []
+    # distances rounded exactly as `_best_per_traveller` does (Python's round, not numpy's)
+    located_km = [round(d, 3) for d in zone.distance_km(index.lon[pos], index.lat[pos]).tolist()]
+    stop_ids = np.concatenate((index.stop_id[pos], c_stops))
+    travellers = np.concatenate((index.traveller_id[pos], c_travellers))
+    country = np.concatenate((np.zeros(pos.size, dtype=bool), np.ones(c_stops.size, dtype=bool)))
+    km = np.concatenate((np.array(located_km, dtype=float), np.full(c_stops.size, np.inf)))
+
+    # each traveller's best stop: the first of its group in _rank order
+    order = np.lexsort((stop_ids, km, country, travellers))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = travellers[order][1:] != travellers[order][:-1]
+    best = order[first]
+    best = best[np.lexsort((stop_ids[best], travellers[best], km[best], country[best]))]
+
+    wanted = stop_ids[best].tolist()
+    base = select(*_COLUMNS).join(Traveller, Traveller.id == Stop.traveller_id)
+    rows = {}
+    for i in range(0, len(wanted), _ID_CHUNK):
+        for row in session.execute(base.where(Stop.id.in_(wanted[i:i + _ID_CHUNK]))):
+            rows[row.stop_id] = row
+    result = []
+    for sid, dist in zip(wanted, km[best].tolist()):
+        row = rows.get(sid)
+        if row is None:  # deleted since the index was read by a concurrent writer
+            continue
+        result.append(AffectedStop(
+            traveller_id=row.traveller_id, external_id=row.external_id, stop_id=row.stop_id,
+            precision="country" if row.precision == "country" else "point",
+            located_by=row.precision, country=row.country, place=row.place,
+            lat=row.lat, lon=row.lon, distance_km=None if dist == math.inf else dist,
+        ))
+    return result
 
 
 # --------------------------------------------------------------------------- ranking
