@@ -3,12 +3,14 @@
 PostgreSQL + PostGIS, Redis, two `emergency worker` processes, the official SendGrid and
 Twilio SDKs, and the local fake providers (devtools/fake_providers.py) in their own
 process, with their callbacks off. In the same run, a baseline sends the same number of
-requests to the same fakes with the same SDK calls at the same concurrency (one client per
-worker process), so the figures are ratios to what the fake sustains alone, not absolute
+requests to the same fakes with the same SDK calls at the same concurrency (one client
+process per worker, each with SMS_CONCURRENCY threads for SMS as the workers have), so the
+figures are ratios to what the fake sustains alone, not absolute
 numbers that depend on the machine.
 
     .venv/bin/python bench/fanout.py                       # 10,000 then 100,000 recipients
     .venv/bin/python bench/fanout.py --recipients 20000    # 2,000 then 20,000
+    .venv/bin/python bench/fanout.py --sms-concurrency 1   # one SMS call at a time per worker
 
 Printed per size: email and SMS messages per second through the app and through the
 baseline, their ratio, SendGrid requests, Twilio messages accepted (0 lost, 0 duplicated)
@@ -123,7 +125,9 @@ def seed(url: str, count: int) -> None:
 # --- baseline: the fake alone, same SDK, same concurrency ---------------------------------------
 
 def _baseline_sms(args) -> int:
-    base, number, first, count = args
+    base, number, first, count, concurrency = args
+    from concurrent.futures import ThreadPoolExecutor
+
     from notify.providers.base import SmsMessage
     from notify.providers.twilio_provider import TwilioSms
 
@@ -132,10 +136,9 @@ def _baseline_sms(args) -> int:
     body = ("Consular alert: Bench. Are you safe? Reply 1 if safe, 2 if you need help.\n\n"
             "Alerte consulaire : Bench. Etes-vous en sécurité? Répondez 1 si vous etes en sécurité, "
             "2 si vous avez besoin d'aide.")
-    ok = 0
-    for i in range(first, first + count):
-        ok += sms.send(SmsMessage(i, f"+3519{i:08d}", body)).ok
-    return ok
+    with ThreadPoolExecutor(max(1, concurrency)) as pool:
+        return sum(r.ok for r in pool.map(lambda i: sms.send(SmsMessage(i, f"+3519{i:08d}", body)),
+                                          range(first, first + count)))
 
 
 def _baseline_email(args) -> int:
@@ -156,14 +159,15 @@ def _baseline_email(args) -> int:
     return ok
 
 
-def baseline(fakes: dict, count: int, workers: int, email_batch: int) -> dict:
-    """Messages per second the fakes sustain for `count` SMS and `count` emails, `workers` clients."""
+def baseline(fakes: dict, count: int, workers: int, email_batch: int, concurrency: int) -> dict:
+    """Messages per second the fakes sustain for `count` SMS and `count` emails, `workers` clients
+    (each with `concurrency` SMS calls in flight, as each worker has)."""
     share = [count // workers + (1 if w < count % workers else 0) for w in range(workers)]
     firsts = [sum(share[:w]) + 1 for w in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], 10**8, 1)] * workers))  # warm up
+        list(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], 10**8, 1, 1)] * workers))  # warm up
         started = time.perf_counter()
-        sms_ok = sum(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], f, n)
+        sms_ok = sum(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], f, n, concurrency)
                                               for f, n in zip(firsts, share)]))
         sms_seconds = time.perf_counter() - started
         # Email: whole batches per client, as the workers do.
@@ -177,13 +181,14 @@ def baseline(fakes: dict, count: int, workers: int, email_batch: int) -> dict:
 
 # --- the real fan-out ----------------------------------------------------------------------------
 
-def worker_env(db_url: str, fakes: dict) -> dict:
+def worker_env(db_url: str, fakes: dict, concurrency: int) -> dict:
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-secret",
            "EMERGENCY_ENV": "production", "PUBLIC_BASE_URL": "https://consular.bench",
            "SENDGRID_API_KEY": SENDGRID_KEY, "SENDGRID_API_BASE_URL": fakes["sendgrid"],
            "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
            "TWILIO_API_BASE_URL": fakes["twilio"], "TWILIO_FROM": fakes["number"],
-           "APPROVAL_THRESHOLD": str(10**9), "PYTHONPATH": str(ROOT), "RATELIMIT_ENABLED": "false"}
+           "APPROVAL_THRESHOLD": str(10**9), "PYTHONPATH": str(ROOT), "RATELIMIT_ENABLED": "false",
+           "SMS_CONCURRENCY": str(concurrency)}
     for key in ("JOBS_MODE", "TWILIO_MPS", "SENDGRID_RPS", "TWILIO_MESSAGING_SERVICE_SID"):
         env.pop(key, None)
     return env
@@ -235,11 +240,11 @@ def progress(db_url: str, alert_id: int) -> dict:
     return {"alert": status, "rows": rows}
 
 
-def fan_out(db_url: str, fakes: dict, count: int, workers: int) -> dict:
+def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int) -> dict:
     from redis import Redis
 
     Redis.from_url(REDIS_URL).flushdb()
-    env = worker_env(db_url, fakes)
+    env = worker_env(db_url, fakes, concurrency)
     procs = [subprocess.Popen([sys.executable, "-m", "emergency.cli", "worker", "--simple"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(workers)]
@@ -296,7 +301,7 @@ def retried(db_url: str, alert_id: int) -> dict:
     return found
 
 
-def run(count: int, workers: int, email_batch: int, keep: bool) -> dict:
+def run(count: int, workers: int, email_batch: int, keep: bool, concurrency: int) -> dict:
     fakes_proc = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT)
     fakes = json.loads(fakes_proc.stdout.readline())
@@ -305,11 +310,11 @@ def run(count: int, workers: int, email_batch: int, keep: bool) -> dict:
         t = time.time()
         seed(db_url, count)
         print(f"  seeded {count} travellers in {time.time() - t:.1f}s", flush=True)
-        base = baseline(fakes, count, workers, email_batch)
+        base = baseline(fakes, count, workers, email_batch, concurrency)
         print(f"  baseline: SMS {base['sms_rate']:.0f}/s, email {base['email_rate']:.0f}/s", flush=True)
         before_sg = fake_stats(fakes["sendgrid"])
         before_tw = fake_stats(fakes["twilio"])
-        result = fan_out(db_url, fakes, count, workers)
+        result = fan_out(db_url, fakes, count, workers, concurrency)
         after_sg = fake_stats(fakes["sendgrid"])
         after_tw = fake_stats(fakes["twilio"])
         result["baseline"] = base
@@ -319,6 +324,7 @@ def run(count: int, workers: int, email_batch: int, keep: bool) -> dict:
         result["retried"] = retried(db_url, result["alert_id"])
         result["twilio_accepted"] = after_tw["accepted"] - before_tw["accepted"]
         result["recipients"] = count
+        result["concurrency"] = concurrency
         return result
     finally:
         fakes_proc.stdin.close()
@@ -330,7 +336,8 @@ def run(count: int, workers: int, email_batch: int, keep: bool) -> dict:
 def report(result: dict, workers: int) -> None:
     base, ch = result["baseline"], result["channels"]
     sms, email = ch.get("sms", {}), ch.get("email", {})
-    print(f"\n== {result['recipients']:,} recipients, {workers} workers: alert sent in {result['elapsed']:.1f}s")
+    print(f"\n== {result['recipients']:,} recipients, {workers} workers, {result['concurrency']} SMS calls in flight "
+          f"per worker (baseline: the same): alert sent in {result['elapsed']:.1f}s")
     print(f"  SMS:   {sms.get('sent', 0):,} sent, {sms.get('other', 0)} not sent; "
           f"{sms.get('rate', 0):.0f} msg/s vs fake alone {base['sms_rate']:.0f} msg/s "
           f"= {100 * sms.get('rate', 0) / base['sms_rate']:.0f}% (target >= 90%)")
@@ -350,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=None, help="the small run for the memory check (default N/10)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+    parser.add_argument("--sms-concurrency", type=int, default=int(os.environ.get("SMS_CONCURRENCY") or 8),
+                        help="SMS calls in flight per worker, and per baseline client (default 8)")
     parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_fakes:
@@ -361,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for count in (small, args.recipients):
         print(f"Run with {count:,} recipients...", flush=True)
-        results.append(run(count, args.workers, email_batch, args.keep))
+        results.append(run(count, args.workers, email_batch, args.keep, args.sms_concurrency))
         report(results[-1], args.workers)
     small_peak, large_peak = max(results[0]["peak_rss_mb"]), max(results[1]["peak_rss_mb"])
     print(f"\nMemory: worker peak RSS {small_peak:.0f} MB at {small:,} vs {large_peak:.0f} MB at "

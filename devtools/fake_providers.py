@@ -4,7 +4,11 @@ The official SDKs are pointed at them (SENDGRID_API_BASE_URL, TWILIO_API_BASE_UR
 same code paths run as in production. Each fake checks authentication and the request
 shape the real API insists on, records what it accepted, and answers like the real one:
 
-- FakeSendGrid: POST /v3/mail/send, Bearer key, JSON → 202 with X-Message-Id; then, like
+- FakeSendGrid: POST /v3/mail/send, Bearer key, JSON → 202 with X-Message-Id; it renders
+  each personalization as SendGrid does (per-personalization subject, legacy
+  `substitutions`, then `sections`: a substitution whose value is a section tag brings in
+  that section, inside which the recipient's substitutions are filled) and keeps the final
+  messages in `rendered` for tests to read; then, like
   SendGrid's Event Webhook, POSTs a JSON array of events (processed, delivered, bounce,
   dropped) carrying our custom_args, signed with ECDSA P-256 (`public_key` is the base64
   DER key SENDGRID_WEBHOOK_PUBLIC_KEY expects).
@@ -337,6 +341,7 @@ class FakeSendGrid(FakeServer):
 
         self.api_key = api_key
         self.mails: list[dict] = []  # accepted request bodies
+        self.rendered: list[dict] = []  # per accepted personalization: to, subject, text, html, delivery_id
         self.message_ids: list[str] = []
         self.events_url = events_url or (self.public_base + "/webhooks/sendgrid/events" if self.public_base else None)
         self.bounces = {a.lower() for a in bounces}
@@ -375,6 +380,8 @@ class FakeSendGrid(FakeServer):
     def handle(self, request: RecordedRequest) -> Reply:
         if request.method != "POST" or request.path.rstrip("/") != "/v3/mail/send":
             return Reply(404, {"errors": [{"field": None, "message": "not found"}]})
+        if len(request.body) > 30 * 1024 * 1024:
+            return Reply(413, {"errors": [{"field": None, "message": "The JSON payload exceeds 30 MB."}]})
         try:
             body = json.loads(request.body or b"null")
         except ValueError:
@@ -384,9 +391,11 @@ class FakeSendGrid(FakeServer):
         if problems:
             return Reply(400, {"errors": [{"field": f, "message": m, "help": None} for f, m in problems]})
         message_id = secrets.token_urlsafe(16)
+        rendered = render_mail(body)
         with self.lock:
             self.mails.append(body)
             self.message_ids.append(message_id)
+            self.rendered.extend(rendered)
         sandbox = ((body.get("mail_settings") or {}).get("sandbox_mode") or {}).get("enable") is True
         if not sandbox and self.events_url:
             self._queue_callback(self.events_callback(self.events_for(body, message_id)))
@@ -437,6 +446,39 @@ class FakeSendGrid(FakeServer):
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _substitute(text: str | None, values: dict[str, str]) -> str | None:
+    """Every tag of `values` in `text` replaced in one pass (longest tags first)."""
+    if text is None or not values:
+        return text
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(values, key=len, reverse=True)))
+    return pattern.sub(lambda m: values[m.group(0)], text)
+
+
+def render_mail(body: dict) -> list[dict]:
+    """What each recipient of an accepted Mail Send request reads, as SendGrid builds it:
+    the personalization's subject (else the mail's), its substitutions applied to subject
+    and content, then each section tag that appears replaced by that section, with the
+    recipient's substitutions filled inside it (sections do not nest)."""
+    sections = body.get("sections") or {}
+    content = {c.get("type"): c.get("value") for c in body.get("content") or [] if isinstance(c, dict)}
+    messages = []
+    for p in body["personalizations"]:
+        values = p.get("substitutions") or {}
+
+        def render(text):
+            text = _substitute(text, values)
+            if text is None or not sections:
+                return text
+            expanded = {tag: _substitute(section, values) for tag, section in sections.items()}
+            return _substitute(text, expanded)
+
+        for to in p["to"]:
+            messages.append({"to": to["email"], "subject": render(p.get("subject", body.get("subject"))),
+                             "text": render(content.get("text/plain")), "html": render(content.get("text/html")),
+                             "delivery_id": (p.get("custom_args") or {}).get("delivery_id")})
+    return messages
+
+
 def validate_mail(body: Any) -> list[tuple[str | None, str]]:
     """SendGrid's v3 Mail Send rules that a well-formed request must meet."""
     if not isinstance(body, dict):
@@ -467,8 +509,16 @@ def validate_mail(body: Any) -> list[tuple[str | None, str]]:
             if values is not None and (not isinstance(values, dict)
                                        or not all(isinstance(v, str) for v in values.values())):
                 problems.append((f"{where}.{key}", f"{key} values must be strings."))
+            elif values and len(json.dumps(values).encode("utf-8")) > 10000:
+                problems.append((f"{where}.{key}", f"The {key} of a personalization may not exceed 10,000 bytes."))
+        if "subject" in p and not isinstance(p["subject"], str):
+            problems.append((f"{where}.subject", "The subject must be a string."))
         if "subject" not in p and not body.get("subject"):
             problems.append(("subject", "The subject is required."))
+    sections = body.get("sections")
+    if sections is not None and (not isinstance(sections, dict)
+                                 or not all(isinstance(v, str) for v in sections.values())):
+        problems.append(("sections", "sections values must be strings."))
     sender = body.get("from")
     if not isinstance(sender, dict) or not _EMAIL.match(str(sender.get("email", ""))):
         problems.append(("from.email", "The from email does not contain a valid address."))

@@ -49,6 +49,8 @@ def load(app: Flask, overrides: dict) -> None:
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         EMAIL_BATCH_SIZE=_env_int("EMAIL_BATCH_SIZE", 1000),
         SMS_BATCH_SIZE=_env_int("SMS_BATCH_SIZE", 200),
+        # Issue 5C: SMS requests each worker keeps in flight (the throughput cap still applies).
+        SMS_CONCURRENCY=_env_int("SMS_CONCURRENCY", 8),
         # Issue 3B: records are purged this many days after their last stop ended (~18 months),
         # and a partner's CSV upload over the API may be this large (100,000 rows is ~12 MB).
         PURGE_AFTER_DAYS=_env_int("PURGE_AFTER_DAYS", 548),

@@ -69,8 +69,9 @@ def prepare_alert(alert_id: int) -> None:
     config = current_app.config
     sizes = {"email": config["EMAIL_BATCH_SIZE"], "sms": config["SMS_BATCH_SIZE"]}
     batches = {channel: 0 for channel in sizes}
-    # Streamed in slices of one channel and one language (5B): memory does not grow with the
-    # number of recipients, and each batch holds one language, so one SendGrid request per batch.
+    # Streamed in slices of one channel (5B): memory does not grow with the number of
+    # recipients. Batches mix languages (5C): one SendGrid request carries every language of
+    # a batch (sections), so EMAIL_BATCH_SIZE recipients are one request whatever the split.
     for rows in _delivery_rows(session, alert, sizes):
         rows = drop_bad(session, rows)
         batches = create_deliveries(session, alert_id, rows, sizes)
@@ -90,42 +91,38 @@ _SLICE_BATCHES = 5  # batches of a channel created per slice of recipients
 
 
 def _delivery_rows(session, alert: Alert, sizes: dict[str, int]):
-    """(traveller, channel, address, language) rows of the alert, in slices of one channel and
-    one language, each a whole number of batches (keyset pagination on the frozen list).
+    """(traveller, channel, address, language) rows of the alert, in slices of one channel
+    (all languages together), each a whole number of batches (keyset pagination on the
+    frozen list).
 
     Opted-out numbers (STOP / ARRET) get no SMS; their owner gets the email instead (5B).
     """
     channels = alert.channels or []
-    languages = [lang for (lang,) in session.execute(
-        select(AlertRecipient.language).where(AlertRecipient.alert_id == alert.id).distinct()
-        .order_by(AlertRecipient.language))]
     for channel in ("email", "sms"):
         if channel not in sizes:
             continue
         limit = sizes[channel] * _SLICE_BATCHES
-        for lang in languages:
-            last_id = 0
-            while True:
-                page = session.execute(
-                    select(AlertRecipient.id, AlertRecipient.traveller_id, AlertRecipient.email,
-                           AlertRecipient.phone, SmsOptOut.opted_out)
-                    .outerjoin(SmsOptOut, SmsOptOut.phone == AlertRecipient.phone)
-                    .where(AlertRecipient.alert_id == alert.id, AlertRecipient.language == lang,
-                           AlertRecipient.id > last_id)
-                    .order_by(AlertRecipient.id).limit(limit)
-                ).all()
-                if not page:
-                    break
-                last_id = page[-1].id
-                rows = []
-                for r in page:
-                    sms_wanted = "sms" in channels and bool(r.phone)
-                    if channel == "sms" and sms_wanted and not r.opted_out:
-                        rows.append((r.traveller_id, "sms", r.phone, lang))
-                    elif channel == "email" and r.email and ("email" in channels or (sms_wanted and r.opted_out)):
-                        rows.append((r.traveller_id, "email", r.email, lang))
-                if rows:
-                    yield rows
+        last_id = 0
+        while True:
+            page = session.execute(
+                select(AlertRecipient.id, AlertRecipient.traveller_id, AlertRecipient.email,
+                       AlertRecipient.phone, AlertRecipient.language, SmsOptOut.opted_out)
+                .outerjoin(SmsOptOut, SmsOptOut.phone == AlertRecipient.phone)
+                .where(AlertRecipient.alert_id == alert.id, AlertRecipient.id > last_id)
+                .order_by(AlertRecipient.id).limit(limit)
+            ).all()
+            if not page:
+                break
+            last_id = page[-1].id
+            rows = []
+            for r in page:
+                sms_wanted = "sms" in channels and bool(r.phone)
+                if channel == "sms" and sms_wanted and not r.opted_out:
+                    rows.append((r.traveller_id, "sms", r.phone, r.language))
+                elif channel == "email" and r.email and ("email" in channels or (sms_wanted and r.opted_out)):
+                    rows.append((r.traveller_id, "email", r.email, r.language))
+            if rows:
+                yield rows
 
 
 def _other(lang: str) -> str:
@@ -133,8 +130,9 @@ def _other(lang: str) -> str:
 
 
 def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
-    """One batch per (language, zone): own language first, the other below, each followed by
-    the recipient's zone message (severity rings, issue 4); links per recipient."""
+    """One EmailBatch per (language, zone) of a delivery batch (the provider sends them in
+    one request, 5C): own language first, the other below, each followed by the recipient's
+    zone message (severity rings, issue 4); links per recipient."""
     from .zones_service import RecipientZones, with_zone_message
 
     zones = RecipientZones(db_session(), alert)
@@ -204,10 +202,11 @@ def deliver_sms_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
     from .zones_service import RecipientZones
 
     zones = RecipientZones(session, alert)
+    concurrency = current_app.config.get("SMS_CONCURRENCY") or 1  # 5C: calls in flight per worker
     with_retries(deliver_sms_batch, alert_id, "sms", batch, attempt, lambda **options: send_sms_batch(
         session, alert_id, batch, sms,
         lambda d: SmsMessage(d.id, d.address, sms_body(alert, d.language, zones.zone_for(d.recipient_id))),
-        **options))
+        concurrency=concurrency, **options))
     finish_if_done(alert_id)
 
 

@@ -19,6 +19,11 @@ be visible to other workers before the provider is called.
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
@@ -296,7 +301,8 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
 
     `render` turns the claimed deliveries into one EmailBatch per language (or however
     it likes); a claimed delivery it leaves out is recorded as failed, and a recipient it
-    adds that was not claimed is not sent. Raises RetryLater if some rows are pending again.
+    adds that was not claimed is not sent. A provider with `send_batches` gets all the
+    EmailBatches in one call (mixed languages in one SendGrid request). Raises RetryLater if some rows are pending again.
     """
     claimed = claim_batch(session, campaign_id, "email", batch, stale_after=stale_after)
     if not claimed:
@@ -309,6 +315,7 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
     claimed_ids = {d.id for d in claimed}
     rendered: set[int] = set()
     results: list[SendResult] = []
+    emails: list[EmailBatch] = []
     for email in batches:
         recipients = [r for r in email.recipients
                       if r.delivery_id in claimed_ids and r.delivery_id not in rendered]
@@ -319,8 +326,14 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
             continue
         rendered.update(r.delivery_id for r in recipients)
         email.recipients = recipients
+        emails.append(email)
+    # All the batch's languages and zones together: a provider with `send_batches` (SendGrid's
+    # sections) puts them in one request; others get one call per EmailBatch.
+    together = getattr(provider, "send_batches", None)
+    for group in ([emails] if together is not None and emails else [[e] for e in emails]):
+        recipients = [r for email in group for r in email.recipients]
         try:
-            outcome = provider.send_batch(email)
+            outcome = together(group) if together is not None else provider.send_batch(group[0])
         except Exception as exc:  # a provider must not raise; if it does, try again later
             log.exception("email provider %s raised", getattr(provider, "name", provider))
             outcome = [SendResult(r.delivery_id, False, None, f"provider error: {exc}", True)
@@ -343,28 +356,115 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
 def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: SmsProvider,
                    render: Callable[[Delivery], SmsMessage], *,
                    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
-                   max_attempts: int | None = None) -> list[SendResult]:
-    """Claim an SMS batch and send each message, recording each outcome as it comes.
+                   max_attempts: int | None = None, concurrency: int = 1,
+                   record_every: int = 20, record_seconds: float = 0.5) -> list[SendResult]:
+    """Claim an SMS batch and send each message, recording the outcomes as they come.
 
-    Recording after every message keeps what a dying worker leaves in `sending` small.
-    Raises RetryLater if some rows are pending again.
+    The whole batch is claimed first (one conditional UPDATE, committed), and every message
+    rendered before the first is sent (a render error releases the batch, nothing sent).
+    A provider that says it is `thread_safe` then gets up to `concurrency` requests in
+    flight (a provider call is mostly waiting on the network: one at a time a worker reaches
+    a fraction of what the provider takes); outcomes are recorded in groups, every
+    `record_every` results or `record_seconds`, in the calling thread (the session never
+    leaves it). The provider's own throughput limiter still paces every call. Other
+    providers (the outbox, which writes through this thread's session) send one at a time,
+    recording each outcome as it comes.
+
+    A worker that dies leaves at most one group plus the calls in flight in `sending`: the
+    Twilio status callback (`?d=`) moves them to sent; otherwise the stale-claim sweep sends
+    them again. Raises RetryLater if some rows are pending again.
     """
     claimed = claim_batch(session, campaign_id, "sms", batch, stale_after=stale_after)
+    if not claimed:
+        return []
+    name = getattr(provider, "name", None)
+    workers = max(1, int(concurrency or 1)) if getattr(provider, "thread_safe", False) else 1
     results: list[SendResult] = []
-    for index, delivery in enumerate(claimed):
-        try:
-            message = render(delivery)
-        except Exception:
-            _release(session, claimed[index:])
-            raise
-        if message.delivery_id != delivery.id:
-            message.delivery_id = delivery.id
-        try:
-            result = provider.send(message)
-        except Exception as exc:  # a provider must not raise; if it does, try again later
-            log.exception("SMS provider %s raised", getattr(provider, "name", provider))
-            result = SendResult(delivery.id, False, None, f"provider error: {exc}", True)
-        record_results(session, [result], getattr(provider, "name", None), max_attempts=max_attempts)
-        session.commit()
-        results.append(result)
+    if workers == 1:
+        for index, delivery in enumerate(claimed):
+            try:
+                message = _render_sms(render, delivery)
+            except Exception:
+                _release(session, claimed[index:])
+                raise
+            result = _send_sms(provider, message)
+            record_results(session, [result], name, max_attempts=max_attempts)
+            session.commit()
+            results.append(result)
+        return _finish(results)
+
+    try:
+        messages = [_render_sms(render, delivery) for delivery in claimed]
+    except Exception:
+        _release(session, claimed)
+        raise
+    waiting: list[SendResult] = []
+    last = time.monotonic()
+
+    def record() -> None:
+        nonlocal last
+        if waiting:
+            record_results(session, waiting, name, max_attempts=max_attempts)
+            session.commit()
+            results.extend(waiting)
+            waiting.clear()
+        last = time.monotonic()
+
+    pool = _sending_pool(workers)
+    finished: "queue.SimpleQueue[Future]" = queue.SimpleQueue()  # O(1) per result, unlike wait()
+    futures = []
+    for message in messages:
+        future = pool.submit(_send_sms, provider, message)
+        future.add_done_callback(finished.put)
+        futures.append(future)
+    try:
+        for _ in futures:
+            while True:
+                try:
+                    future = finished.get(timeout=max(0.01, record_seconds - (time.monotonic() - last)))
+                    break
+                except queue.Empty:
+                    record()
+            waiting.append(future.result())
+            if len(waiting) >= record_every or time.monotonic() - last >= record_seconds:
+                record()
+        record()
+    finally:
+        # On an error here (the database gone), calls not yet started are not made: their
+        # rows stay `sending` for the sweep. Calls in flight finish; they were claimed.
+        for future in futures:
+            future.cancel()
+        wait(futures)
     return _finish(results)
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _sending_pool(workers: int) -> ThreadPoolExecutor:
+    """The process's pool of `workers` sending threads, kept from batch to batch so each
+    thread keeps its provider client and its open connection (a fresh pool per batch would
+    reconnect every time). Keyed by process id too: a forked child never reuses its
+    parent's (dead) threads."""
+    key = (os.getpid(), workers)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="sms-send")
+        return pool
+
+
+def _render_sms(render: Callable[[Delivery], SmsMessage], delivery: Delivery) -> SmsMessage:
+    message = render(delivery)
+    if message.delivery_id != delivery.id:
+        message.delivery_id = delivery.id
+    return message
+
+
+def _send_sms(provider: SmsProvider, message: SmsMessage) -> SendResult:
+    try:
+        return provider.send(message)
+    except Exception as exc:  # a provider must not raise; if it does, try again later
+        log.exception("SMS provider %s raised", getattr(provider, "name", provider))
+        return SendResult(message.delivery_id, False, None, f"provider error: {exc}", True)

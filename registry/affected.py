@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from geo.join import located_mask
 from geo.zones import Zone
 from registry.models import Stop, Traveller
-from registry.stop_index import StopIndex, current_index
+from registry.stop_index import StopIndex, current_index, rows_by_id
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ def count_affected(session: Session, zone: Zone, start: datetime | date,
     index = current_index(session)
     if index is not None:
         _stops, travellers = _indexed_hits(index, zone, start, end)
-        return int(np.unique(travellers).size)
+        travellers = np.sort(travellers)
+        return int(travellers.size and 1 + np.count_nonzero(travellers[1:] != travellers[:-1]))
     travellers = {tid for _sid, tid in _sqlite_located(session, zone, start, end)}
     travellers.update(tid for (tid,) in session.execute(
         select(Stop.traveller_id).where(*_country_only(zone, start, end))))
@@ -210,21 +211,18 @@ def _indexed_find(session: Session, index: StopIndex, zone: Zone, start,
     best = best[np.lexsort((stop_ids[best], travellers[best], km[best], country[best]))]
 
     wanted = stop_ids[best].tolist()
-    base = select(*_COLUMNS).join(Traveller, Traveller.id == Stop.traveller_id)
-    rows = {}
-    for i in range(0, len(wanted), _ID_CHUNK):
-        for row in session.execute(base.where(Stop.id.in_(wanted[i:i + _ID_CHUNK]))):
-            rows[row.stop_id] = row
+    rows = rows_by_id(session, wanted)
     result = []
     for sid, dist in zip(wanted, km[best].tolist()):
         row = rows.get(sid)
-        if row is None:  # deleted since the index was read by a concurrent writer
+        if row is None:  # deleted by a concurrent writer since the index was read
             continue
+        _id, traveller_id, external_id, precision, country, place, lat, lon = row
         result.append(AffectedStop(
-            traveller_id=row.traveller_id, external_id=row.external_id, stop_id=row.stop_id,
-            precision="country" if row.precision == "country" else "point",
-            located_by=row.precision, country=row.country, place=row.place,
-            lat=row.lat, lon=row.lon, distance_km=None if dist == math.inf else dist,
+            traveller_id=traveller_id, external_id=external_id, stop_id=sid,
+            precision="country" if precision == "country" else "point",
+            located_by=precision, country=country, place=place,
+            lat=lat, lon=lon, distance_km=None if dist == math.inf else dist,
         ))
     return result
 

@@ -27,12 +27,14 @@ Thread-safe: indexes are immutable once built and rebuilds happen under a lock.
 """
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
+import shapely
 from sqlalchemy.orm import Session
 
 from geo.join import located_mask
@@ -52,6 +54,13 @@ _SCHEMA_SQL = (
         ", ".join(f"'{name}'" for name in TRIGGERS))
 )
 _VERSION_SQL = "SELECT version FROM registry_version WHERE id = 1"
+# the full rows of the winners, by stop id: one JSON array parameter (SQLite >= 3.38 or JSON1)
+ROWS_BY_ID_SQL = (
+    "SELECT stops.id, stops.traveller_id, travellers.external_id, stops.precision, "
+    "stops.country, stops.place, stops.lat, stops.lon FROM stops "
+    "JOIN travellers ON travellers.id = stops.traveller_id "
+    "WHERE stops.id IN (SELECT value FROM json_each(?))"
+)
 _LOCATED_SQL = (
     "SELECT id, traveller_id, lon, lat, julianday(arrival), "
     "coalesce(julianday(departure), 1e12) FROM stops "
@@ -63,16 +72,6 @@ _COUNTRY_SQL = (
 )
 _LOCATED_DTYPE = np.dtype([("id", "i8"), ("traveller", "i8"), ("lon", "f8"), ("lat", "f8"),
                            ("arrival", "f8"), ("departure", "f8")])
-
-
-@dataclass(frozen=True, eq=False)
-class CountryStops:
-    """The country-only stops of one country."""
-
-    stop_id: np.ndarray
-    traveller_id: np.ndarray
-    arrival: np.ndarray
-    departure: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,14 +88,18 @@ class StopIndex:
     departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
     cell_start: np.ndarray  # int64, _ROWS * _COLS + 1 entries
     edge: np.ndarray  # positions of stops on the antimeridian (lon ±180): always candidates
-    by_country: dict  # alpha-2 -> CountryStops
+    # country-only stops, sorted by country; `country_slice[code]` = (first, end) positions
+    country_stop_id: np.ndarray  # int64
+    country_traveller_id: np.ndarray  # int64
+    country_arrival: np.ndarray  # int32 day numbers
+    country_departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
+    country_slice: dict
 
     @property
     def nbytes(self) -> int:
         arrays = [self.stop_id, self.traveller_id, self.lon, self.lat, self.arrival,
-                  self.departure, self.cell_start, self.edge]
-        for group in self.by_country.values():
-            arrays += [group.stop_id, group.traveller_id, group.arrival, group.departure]
+                  self.departure, self.cell_start, self.edge, self.country_stop_id,
+                  self.country_traveller_id, self.country_arrival, self.country_departure]
         return sum(a.nbytes for a in arrays)
 
     def located(self, zone: Zone, start_day: int, end_day: int | None) -> np.ndarray:
@@ -116,42 +119,41 @@ class StopIndex:
     def country_only(self, countries: Iterable[str], start_day: int,
                      end_day: int | None) -> tuple[np.ndarray, np.ndarray]:
         """(stop ids, traveller ids) of the country-only stops of these countries in the window."""
-        stops, travellers = [], []
-        for code in sorted(countries):
-            group = self.by_country.get(code)
-            if group is None:
-                continue
-            keep = group.departure >= start_day
-            if end_day is not None:
-                keep &= group.arrival <= end_day
-            stops.append(group.stop_id[keep])
-            travellers.append(group.traveller_id[keep])
-        if not stops:
+        slices = [self.country_slice[c] for c in countries if c in self.country_slice]
+        if not slices:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        return np.concatenate(stops), np.concatenate(travellers)
+        pos = np.concatenate([np.arange(first, end) for first, end in slices])
+        keep = self.country_departure[pos] >= start_day
+        if end_day is not None:
+            keep &= self.country_arrival[pos] <= end_day
+        pos = pos[keep]
+        return self.country_stop_id[pos], self.country_traveller_id[pos]
 
     def _candidates(self, zone: Zone) -> np.ndarray:
         """Positions of the stops in the grid cells that the zone's parts' boxes cover."""
         geom = zone.prefilter_geometry
-        parts = getattr(geom, "geoms", [geom])
-        cells = np.zeros((_ROWS, _COLS), dtype=bool)
-        for part in parts:
-            minx, miny, maxx, maxy = part.bounds
-            if not (minx <= maxx and miny <= maxy):
-                continue  # empty part
-            c0, c1 = _col(minx), _col(maxx)
-            r0, r1 = _row(miny), _row(maxy)
-            cells[r0:r1 + 1, c0:c1 + 1] = True
-        flat = np.concatenate(([False], cells.ravel(), [False]))
-        change = np.flatnonzero(flat[1:] != flat[:-1])
-        run_start, run_end = change[0::2], change[1::2]  # runs of covered cells [start, end)
+        boxes = shapely.bounds(np.array(getattr(geom, "geoms", [geom]), dtype=object))
+        boxes = boxes[np.isfinite(boxes).all(axis=1)]  # empty parts have no box
+        c0, c1 = _col(boxes[:, 0]), _col(boxes[:, 2]) + 1
+        r0, r1 = _row(boxes[:, 1]), _row(boxes[:, 3]) + 1
+        # one run of cells [row * _COLS + c0, row * _COLS + c1) per grid row of each box
+        nrows = r1 - r0
+        box = np.repeat(np.arange(boxes.shape[0]), nrows)
+        row = np.arange(int(nrows.sum())) - np.repeat(np.cumsum(nrows) - nrows, nrows) + r0[box]
+        run_start, run_end = row * _COLS + c0[box], row * _COLS + c1[box]
+        if len(boxes) > 1:  # boxes may overlap: merge the runs
+            order = np.argsort(run_start, kind="stable")
+            run_start, run_end = run_start[order], np.maximum.accumulate(run_end[order])
+            new = np.ones(run_start.size, dtype=bool)
+            new[1:] = run_start[1:] > run_end[:-1]
+            last = np.append(np.flatnonzero(new)[1:] - 1, run_start.size - 1)
+            run_start, run_end = run_start[new], run_end[last]
         first = self.cell_start[run_start]
-        last = self.cell_start[run_end]
-        lengths = last - first
+        lengths = self.cell_start[run_end] - first
         total = int(lengths.sum())
         if total:
-            # positions first[i] .. last[i]-1 for every run, without a Python loop
+            # positions first[i] .. first[i] + lengths[i] - 1 for every run, without a loop
             offsets = np.repeat(first - np.cumsum(lengths) + lengths, lengths)
             pos = np.arange(total, dtype=np.int64) + offsets
         else:
@@ -174,26 +176,40 @@ def current_index(session: Session) -> StopIndex | None:
     if session.autoflush:
         session.flush()  # the caller's pending stops count, as in a query
     conn = session.connection()
-    if conn.exec_driver_sql(_SCHEMA_SQL).scalar() != 1 + len(TRIGGERS):
-        return None
-    version = conn.exec_driver_sql(_VERSION_SQL).scalar()
-    if version is None:
-        return None
-    key = (conn.engine.url.render_as_string(hide_password=False), int(version))
-    index = _cache.get(key)
-    if index is not None:
-        return index
-    with _lock:
+    cursor = conn.connection.cursor()  # the session's DBAPI connection: two tiny queries
+    try:
+        if cursor.execute(_SCHEMA_SQL).fetchone()[0] != 1 + len(TRIGGERS):
+            return None
+        row = cursor.execute(_VERSION_SQL).fetchone()
+        if row is None or row[0] is None:
+            return None
+        version = int(row[0])
+        key = (conn.engine.url.render_as_string(hide_password=False), version)
         index = _cache.get(key)
         if index is not None:
             return index
-        index = _build(conn, int(version))
-        if conn.exec_driver_sql(_VERSION_SQL).scalar() == version:
-            _cache[key] = index
-            while len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
-        # else: stops changed while they were read; good for this call, never cached
-        return index
+        with _lock:
+            index = _cache.get(key)
+            if index is not None:
+                return index
+            index = _build(cursor, version)
+            if cursor.execute(_VERSION_SQL).fetchone()[0] == version:
+                _cache[key] = index
+                while len(_cache) > MAX_ENTRIES:
+                    _cache.popitem(last=False)
+            # else: stops changed while they were read; good for this call, never cached
+            return index
+    finally:
+        cursor.close()
+
+
+def rows_by_id(session: Session, stop_ids: list[int]) -> dict[int, tuple]:
+    """stop id -> (id, traveller id, external id, precision, country, place, lat, lon)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        return {row[0]: row for row in cursor.execute(ROWS_BY_ID_SQL, (json.dumps(stop_ids),))}
+    finally:
+        cursor.close()
 
 
 def clear() -> None:
@@ -202,13 +218,9 @@ def clear() -> None:
         _cache.clear()
 
 
-def _build(conn, version: int) -> StopIndex:
-    cursor = conn.connection.cursor()  # the session's own DBAPI connection: plain tuples
-    try:
-        rows = np.fromiter(cursor.execute(_LOCATED_SQL), dtype=_LOCATED_DTYPE)
-        country_rows = cursor.execute(_COUNTRY_SQL).fetchall()
-    finally:
-        cursor.close()
+def _build(cursor, version: int) -> StopIndex:
+    rows = np.fromiter(cursor.execute(_LOCATED_SQL), dtype=_LOCATED_DTYPE)
+    country_rows = cursor.execute(_COUNTRY_SQL).fetchall()
     wrapped = (rows["lon"] + 180.0) % 360.0 - 180.0
     wrapped[rows["lon"] == 180.0] = 180.0
     cell = _row(rows["lat"]) * _COLS + _col(wrapped)
@@ -216,18 +228,11 @@ def _build(conn, version: int) -> StopIndex:
     rows, cell, wrapped = rows[order], cell[order], wrapped[order]
     cell_start = np.searchsorted(cell, np.arange(_ROWS * _COLS + 1), side="left").astype(np.int64)
 
-    by_country: dict[str, CountryStops] = {}
-    start = 0
-    while start < len(country_rows):
-        code = country_rows[start][0]
-        end = start
-        while end < len(country_rows) and country_rows[end][0] == code:
-            end += 1
-        group = np.array([r[1:] for r in country_rows[start:end]], dtype=float)
-        by_country[code] = CountryStops(
-            stop_id=group[:, 0].astype(np.int64), traveller_id=group[:, 1].astype(np.int64),
-            arrival=_days(group[:, 2]), departure=_days(group[:, 3]))
-        start = end
+    country_slice: dict[str, tuple[int, int]] = {}
+    for i, row in enumerate(country_rows):  # sorted by country
+        first, _end = country_slice.get(row[0], (i, i))
+        country_slice[row[0]] = (first, i + 1)
+    country = np.array([r[1:] for r in country_rows], dtype=float).reshape(-1, 4)
 
     return StopIndex(
         version=version,
@@ -235,7 +240,10 @@ def _build(conn, version: int) -> StopIndex:
         lon=rows["lon"].copy(), lat=rows["lat"].copy(),
         arrival=_days(rows["arrival"]), departure=_days(rows["departure"]),
         cell_start=cell_start, edge=np.flatnonzero(np.abs(wrapped) == 180.0),
-        by_country=by_country,
+        country_stop_id=country[:, 0].astype(np.int64),
+        country_traveller_id=country[:, 1].astype(np.int64),
+        country_arrival=_days(country[:, 2]), country_departure=_days(country[:, 3]),
+        country_slice=country_slice,
     )
 
 

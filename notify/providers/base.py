@@ -72,7 +72,11 @@ class EmailProvider(Protocol):
     name: str
 
     def send_batch(self, batch: EmailBatch) -> list[SendResult]:
-        """Send to every recipient; one result per recipient, never raises for provider errors."""
+        """Send to every recipient; one result per recipient, never raises for provider errors.
+
+        A provider may also offer `send_batches(batches)`: several batches (languages, zones)
+        in as few requests as it can, with the same result contract; `notify.delivery` uses
+        it when present (SendGrid's sections put mixed languages in one request)."""
         ...
 
 

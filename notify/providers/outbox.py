@@ -52,6 +52,14 @@ class OutboxEmail:
             session.commit()
             return _results(rows)
 
+    def send_batches(self, batches: list[EmailBatch]) -> list[SendResult]:
+        """Several batches (languages, zones) at once, as SendGrid takes them in one request;
+        each recipient's message is its own batch's text, as SendGrid's sections render it."""
+        results: list[SendResult] = []
+        for batch in batches:
+            results.extend(self.send_batch(batch))
+        return results
+
 
 class OutboxSms:
     name = "outbox"

@@ -6,6 +6,14 @@ an event is about). We build the request JSON ourselves rather than with the `Ma
 helper, whose `add_personalization` reverses the order and whose template data is wiped
 when set too early (sendgrid-python#1037).
 
+Several batches (languages, zones) share one request (`send_batches`): SendGrid's
+`sections` hold each batch's text and HTML once, the content is only the tags
+`-body_text-` / `-body_html-`, and each personalization substitutes them with its own
+batch's section tags (`-body_text-` → `-body_text_fr-`) and carries its own `subject`.
+SendGrid expands the section, then fills the recipient's substitutions inside it, so each
+recipient reads exactly what the outbox would store for them. That keeps an alert to
+100,000 travellers of mixed languages at 100 requests (1,000 personalizations each).
+
 SendGrid rejects a request in which an address appears twice, so recipients sharing an
 address (a family's one mailbox) go into separate requests. Outcome per request:
 2xx → all sent; 429 and 5xx or a network failure → all retryable (with SendGrid's
@@ -27,14 +35,21 @@ from .base import EmailBatch, EmailRecipient, SendResult, placeholder
 log = logging.getLogger(__name__)
 
 MAX_PERSONALIZATIONS = 1000
+# The tags of a mixed-language request's content; each recipient's substitutions point them
+# at its batch's sections. Recipient substitutions must not use these names.
+BODY_TEXT, BODY_HTML = "body_text", "body_html"
 
 
 def chunk_recipients(recipients: list[EmailRecipient], size: int = MAX_PERSONALIZATIONS) -> list[list[EmailRecipient]]:
     """Split into requests of at most `size`, no address twice in one request."""
-    chunks: list[list[EmailRecipient]] = []
+    return _chunk(recipients, lambda r: r.to, size)
+
+
+def _chunk(items: list, address, size: int) -> list[list]:
+    chunks: list[list] = []
     seen: list[set[str]] = []
-    for r in recipients:
-        key = r.to.strip().lower()
+    for r in items:
+        key = address(r).strip().lower()
         for chunk, addresses in zip(chunks, seen):
             if len(chunk) < size and key not in addresses:
                 chunk.append(r)
@@ -91,13 +106,77 @@ class SendGridEmail:
             body["mail_settings"] = {"sandbox_mode": {"enable": True}}
         return body
 
+    def mixed_request_body(self, entries: list[tuple[EmailBatch, EmailRecipient]]) -> dict:
+        """The Mail Send JSON for recipients of several batches (languages, zones) in one
+        request: each batch's text and HTML once in `sections`, and per personalization its
+        subject and substitutions pointing `-body_text-` / `-body_html-` at its sections."""
+        if len({bool(batch.html) for batch, _ in entries}) > 1:
+            raise ValueError("batches with and without HTML cannot share a request")
+        names = section_names([batch for batch, _ in entries])
+        sections: dict[str, str] = {}
+        for batch in _unique([batch for batch, _ in entries]):
+            name = names[id(batch)]
+            sections[placeholder(f"{BODY_TEXT}_{name}")] = batch.text
+            if batch.html:
+                sections[placeholder(f"{BODY_HTML}_{name}")] = batch.html
+        has_html = any(batch.html for batch, _ in entries)
+        content = [{"type": "text/plain", "value": placeholder(BODY_TEXT)}]
+        if has_html:
+            content.append({"type": "text/html", "value": placeholder(BODY_HTML)})
+        personalizations = []
+        for batch, r in entries:
+            name = names[id(batch)]
+            substitutions = {placeholder(k): str(v) for k, v in r.substitutions.items()}
+            if {placeholder(BODY_TEXT), placeholder(BODY_HTML)} & set(substitutions):
+                raise ValueError(f"substitutions may not use the reserved names {BODY_TEXT}, {BODY_HTML}")
+            substitutions[placeholder(BODY_TEXT)] = placeholder(f"{BODY_TEXT}_{name}")
+            if has_html:
+                substitutions[placeholder(BODY_HTML)] = placeholder(f"{BODY_HTML}_{name}")
+            personalizations.append({"to": [{"email": r.to}], "subject": batch.subject,
+                                     "substitutions": substitutions,
+                                     "custom_args": {"delivery_id": str(r.delivery_id)}})
+        body = {
+            "personalizations": personalizations,
+            "from": self._sender(),
+            "content": content,
+            "sections": sections,
+            "tracking_settings": {"click_tracking": {"enable": False, "enable_text": False}},
+        }
+        if self.sandbox:
+            body["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        return body
+
+    def _sender(self) -> dict:
+        sender = {"email": self.from_email}
+        if self.from_name:
+            sender["name"] = self.from_name
+        return sender
+
     def send_batch(self, batch: EmailBatch) -> list[SendResult]:
         results: list[SendResult] = []
         for recipients in chunk_recipients(batch.recipients):
-            results.extend(self._send(batch, recipients))
+            results.extend(self._send(self.request_body(batch, recipients), recipients))
         return results
 
-    def _send(self, batch: EmailBatch, recipients: list[EmailRecipient]) -> list[SendResult]:
+    def send_batches(self, batches: list[EmailBatch]) -> list[SendResult]:
+        """Send several batches in as few requests as possible (mixed languages per request);
+        one result per recipient, in the batches' order within each request."""
+        results: list[SendResult] = []
+        # Batches with HTML and batches without never share a request (one content shape each).
+        entries = [(batch, r) for batch in batches if batch.html for r in batch.recipients]
+        plain = [(batch, r) for batch in batches if not batch.html for r in batch.recipients]
+        chunks = (_chunk(entries, lambda entry: entry[1].to, MAX_PERSONALIZATIONS)
+                  + _chunk(plain, lambda entry: entry[1].to, MAX_PERSONALIZATIONS))
+        for chunk in chunks:
+            recipients = [r for _, r in chunk]
+            if len(_unique([batch for batch, _ in chunk])) == 1:
+                body = self.request_body(chunk[0][0], recipients)
+            else:
+                body = self.mixed_request_body(chunk)
+            results.extend(self._send(body, recipients))
+        return results
+
+    def _send(self, body: dict, recipients: list[EmailRecipient]) -> list[SendResult]:
         def all_(ok, ids=None, error=None, retryable=False, wait=None):
             return [SendResult(r.delivery_id, ok, ids(r) if ids else None, error, retryable, wait)
                     for r in recipients]
@@ -105,7 +184,7 @@ class SendGridEmail:
         if self.limiter is not None:
             self.limiter.acquire()
         try:
-            response = self.client.send(self.request_body(batch, recipients))
+            response = self.client.send(body)
         except HTTPError as exc:
             status = exc.status_code
             error = f"SendGrid {status}: {_error_text(exc.body)}"
@@ -118,3 +197,24 @@ class SendGridEmail:
             return all_(False, error=f"SendGrid unreachable: {exc}", retryable=True)
         message_id = response.headers.get("X-Message-Id") or "sendgrid"
         return all_(True, ids=lambda r: f"{message_id}.{r.delivery_id}")
+
+
+def _unique(batches: list[EmailBatch]) -> list[EmailBatch]:
+    seen: dict[int, EmailBatch] = {}
+    for batch in batches:
+        seen.setdefault(id(batch), batch)
+    return list(seen.values())
+
+
+def section_names(batches: list[EmailBatch]) -> dict[int, str]:
+    """A section name per batch (by id): its language, numbered when a language has several
+    batches (zones): `fr`, `en`, `en_2`."""
+    names: dict[int, str] = {}
+    per_language: dict[str, int] = {}
+    for batch in _unique(batches):
+        language = "".join(c for c in (batch.language or "xx").lower() if c.isalnum()) or "xx"
+        per_language[language] = per_language.get(language, 0) + 1
+        count = per_language[language]
+        names[id(batch)] = language if count == 1 else f"{language}_{count}"
+    return names
+

@@ -67,7 +67,11 @@ class _HeaderKeepingClient(TwilioHttpClient):
 
 
 class TwilioSms:
+    """Safe to call from several threads: each thread other than the creating one gets its
+    own SDK client and HTTP session (requests' Session is not documented as thread-safe)."""
+
     name = "twilio"
+    thread_safe = True  # notify.delivery.send_sms_batch may keep several calls in flight
 
     def __init__(self, account_sid: str, auth_token: str, from_number: str | None = None,
                  messaging_service_sid: str | None = None, base_url: str | None = None,
@@ -75,15 +79,30 @@ class TwilioSms:
                  timeout: float = 30, limiter=None):
         if not (from_number or messaging_service_sid):
             raise ValueError("Twilio needs a sender: from_number or messaging_service_sid")
-        self.http = _HeaderKeepingClient(timeout=timeout)
-        self.client = Client(account_sid, auth_token, http_client=self.http)
-        if base_url:
-            self.client.api.base_url = base_url.rstrip("/")
+        self._credentials = (account_sid, auth_token, base_url, timeout)
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self.http, self.client = self._new_client()
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.status_callback = status_callback
         self.validity_period = int(validity_period) if validity_period else None
         self.limiter = limiter  # notify.throttle.RateLimiter or None: messages per second
+
+    def _new_client(self) -> tuple[_HeaderKeepingClient, Client]:
+        account_sid, auth_token, base_url, timeout = self._credentials
+        http = _HeaderKeepingClient(timeout=timeout)
+        client = Client(account_sid, auth_token, http_client=http)
+        if base_url:
+            client.api.base_url = base_url.rstrip("/")
+        return http, client
+
+    def _thread_client(self) -> tuple[_HeaderKeepingClient, Client]:
+        if threading.get_ident() == self._owner:
+            return self.http, self.client
+        if getattr(self._local, "client", None) is None:
+            self._local.http, self._local.client = self._new_client()
+        return self._local.http, self._local.client
 
     def request_params(self, message: SmsMessage) -> dict:
         """The keyword arguments of `messages.create` for `message`."""
@@ -100,14 +119,15 @@ class TwilioSms:
 
     def send(self, message: SmsMessage) -> SendResult:
         kwargs = self.request_params(message)
+        http, client = self._thread_client()
         if self.limiter is not None:
             self.limiter.acquire()
         try:
-            created = self.client.messages.create(**kwargs)
+            created = client.messages.create(**kwargs)
         except TwilioRestException as exc:
             error = f"Twilio {exc.status} {exc.code or ''}: {exc.msg}".replace("  ", " ")
             retryable = is_retryable(exc.status, exc.code)
-            wait = parse_retry_after(self.http.last_header("Retry-After")) if retryable else None
+            wait = parse_retry_after(http.last_header("Retry-After")) if retryable else None
             log.warning("Twilio refused delivery %s: %s", message.delivery_id, error)
             return SendResult(message.delivery_id, False, None, error, retryable, wait)
         except (requests.RequestException, TwilioException, OSError) as exc:

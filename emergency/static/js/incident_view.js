@@ -82,9 +82,7 @@
           var renderer = L.canvas({ padding: 0.5 });
           var group = L.markerClusterGroup({
             chunkedLoading: true, chunkInterval: 100, chunkDelay: 20,
-            chunkProgress: function (processed, total) {
-              if (processed === total) { window.incidentClustersReady = true; }
-            },
+
             showCoverageOnHover: false, spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true,
             maxClusterRadius: 60,
             iconCreateFunction: clusterIcon(colours, function (m) { return m.options.category; })
@@ -101,8 +99,8 @@
           // on the map first, so addLayers works in chunks and the page keeps answering
           map.addLayer(group);
           window.incidentClusters = group;  // lets scripted checks look at what was drawn
+          window.incidentPointsCount = markers.length;
           group.addLayers(markers);
-          if (!markers.length) { window.incidentClustersReady = true; }
           if (statusEl) {
             statusEl.textContent = Console.fill(labels.map_count || "", {
               count: payload.count, country_only: payload.country_only
