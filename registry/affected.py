@@ -13,8 +13,10 @@ data lives. Both backends apply the same rules and return the same rows:
   then the closest), ordered by distance with country-only rows last.
 
 On PostgreSQL the filtering happens in SQL with PostGIS (the GiST-indexed generated
-column `stops.geom`, which the ORM model does not map); on SQLite the candidate stops in
-the window are read with SQLAlchemy Core and tested in memory by `geo.join`.
+column `stops.geom`, which the ORM model does not map); on SQLite the stops come from the
+in-process `registry.stop_index` (rebuilt whenever `stops` changes) and are tested in
+memory by `geo.join`, then only the winners' full rows are read; a database without the
+registry version (migration 0006) is read directly as before.
 """
 from __future__ import annotations
 

@@ -120,8 +120,10 @@
     need_help: "stat-need-help", no_answer: "stat-no-answer",
     sent: "stat-sent", messages_sent: "stat-sent", pending: "stat-pending", failed: "stat-failed"
   };
+  var refreshing = false;  // one request at a time: a slow count must not pile requests up
   function refresh() {
-    if (document.hidden) { return; }
+    if (document.hidden || refreshing) { return; }
+    refreshing = true;
     fetch(data.stats_url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (stats) {
@@ -133,7 +135,8 @@
           }
         });
       })
-      .catch(function () { /* try again next time */ });
+      .catch(function () { /* try again next time */ })
+      .then(function () { refreshing = false; });
   }
   if (data.stats_url) { window.setInterval(refresh, 5000); }
 
