@@ -12,6 +12,7 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 import pytest
+TODAY = date.today()
 from sqlalchemy import select, text
 from emergency.models import Incident, IncidentZone
 from registry.service import StopInput, TravellerInput, register_traveller

@@ -79,9 +79,16 @@
           var colours = mode === "answer" ? answerColours : precisionColours;
           var column = mode === "answer" ? 3 : 2;
           legend(mode);
-          var renderer = L.canvas({ padding: 0.5 });
+          // one shared small icon per colour: markers are plain L.Marker, as markercluster expects
+          var icons = colours.map(function (colour) {
+            return L.divIcon({
+              className: "point-icon", iconSize: L.point(12, 12),
+              html: '<span style="display:block;width:10px;height:10px;border-radius:50%;border:1px solid #fff;background:' +
+                    colour + '"></span>'
+            });
+          });
           var group = L.markerClusterGroup({
-            chunkedLoading: true, chunkInterval: 100, chunkDelay: 20,
+            chunkedLoading: true, chunkInterval: 100, chunkDelay: 20, animate: false,
 
             showCoverageOnHover: false, spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true,
             maxClusterRadius: 60,
@@ -91,10 +98,7 @@
           for (var i = 0; i < payload.points.length; i++) {
             var p = payload.points[i];
             var category = Math.min(p[column], 2);
-            markers[i] = L.circleMarker([p[0], p[1]], {
-              renderer: renderer, radius: 6, color: "#fff", weight: 1, fillColor: colours[category],
-              fillOpacity: 0.9, category: category
-            });
+            markers[i] = L.marker([p[0], p[1]], { icon: icons[category], keyboard: false, category: category });
           }
           // on the map first, so addLayers works in chunks and the page keeps answering
           map.addLayer(group);
