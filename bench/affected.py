@@ -52,7 +52,7 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "RESULTS-affected.md"
 TODAY = date(2025, 6, 1)  # fixed, so a reused database answers the same window
-REPEAT = 5  # PostGIS queries take 0.1-1 s
+REPEAT = 9  # PostGIS queries take 0.1-1 s
 REPEAT_SQLITE = 21  # the in-memory path and its baseline take milliseconds: more runs, same median
 
 
@@ -65,15 +65,18 @@ def zones():
     }
 
 
-def best(fn, repeat=REPEAT):
-    """Median of `repeat` runs after one warm-up, in seconds, and the last result."""
-    result = fn()
-    times = []
+def paired(*fns, repeat=REPEAT):
+    """[(median seconds, last result)] for each function, after one warm-up each, the
+    functions run in turn `repeat` times: a baseline and ours see the same moments of a
+    shared machine, so their ratio does not carry the drift between two separate series."""
+    results = [fn() for fn in fns]
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - t0)
+    return [(statistics.median(t), r) for t, r in zip(times, results)]
 
 
 def prepare(url: str, n: int, reuse: bool) -> None:
@@ -99,7 +102,7 @@ def prepare(url: str, n: int, reuse: bool) -> None:
             done += step
             print(f"  seeded {done}/{n} ({time.perf_counter() - t0:.0f} s)", flush=True)
         if engine.dialect.name == "postgresql":
-            session.execute(text("ANALYZE stops"))
+            session.execute(text("ANALYZE"))  # every table, as autovacuum would after a bulk load
             session.commit()
     engine.dispose()
 
@@ -123,6 +126,12 @@ def run_postgis(url: str, start: date, end: date) -> list[tuple]:
     engine = make_engine(url)
     rows = []
     with Session(engine) as session:
+        # the baseline runs with the planner settings ours sets (registry.affected): planned
+        # for its zone on every run (psycopg prepares a statement after five runs, and a
+        # generic plan made without the zone made the baseline swing between 0.1 s and
+        # 0.9 s) and without JIT (which only compiles the zone literal)
+        session.execute(text("SET plan_cache_mode = force_custom_plan"))
+        session.execute(text("SET jit = off"))
         for name, zone in zones().items():
             wkt = zone.geometry.wkt
             params = {"wkt": wkt, "start": start, "end": end}
@@ -130,10 +139,12 @@ def run_postgis(url: str, start: date, end: date) -> list[tuple]:
                              "ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) AND " + window_sql())
             base_count = text("SELECT count(*) FROM stops WHERE "
                               "ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) AND " + window_sql())
-            t_base_list, base_rows = best(lambda: session.execute(base_list, params).all())
-            t_base_count, _ = best(lambda: session.execute(base_count, params).scalar())
-            t_list, found = best(lambda: find_affected(session, zone, start, end))
-            t_count, counted = best(lambda: count_affected(session, zone, start, end))
+            (t_base_list, base_rows), (t_list, found) = paired(
+                lambda: session.execute(base_list, params).all(),
+                lambda: find_affected(session, zone, start, end))
+            (t_base_count, _), (t_count, counted) = paired(
+                lambda: session.execute(base_count, params).scalar(),
+                lambda: count_affected(session, zone, start, end))
             rows.append(("PostGIS", name, len(base_rows), counted, t_base_count, t_count,
                          t_base_list, t_list))
             print_row(rows[-1])
@@ -167,10 +178,10 @@ def run_sqlite(url: str, start: date, end: date) -> list[tuple]:
         tree = shapely.STRtree(shapely.points(xy))
         for name, zone in zones().items():
             geom = zone.geometry
-            t_base, hits = best(lambda: tree.query(geom, predicate="intersects"), REPEAT_SQLITE)
-            t_list, found = best(lambda: find_affected(session, zone, start, end), REPEAT_SQLITE)
-            t_count, counted = best(lambda: count_affected(session, zone, start, end),
-                                    REPEAT_SQLITE)
+            (t_base, hits), (t_list, found), (t_count, counted) = paired(
+                lambda: tree.query(geom, predicate="intersects"),
+                lambda: find_affected(session, zone, start, end),
+                lambda: count_affected(session, zone, start, end), repeat=REPEAT_SQLITE)
             rows.append(("SQLite", name, len(hits), counted, t_base, t_count, t_base, t_list))
             print_row(rows[-1])
     engine.dispose()
@@ -224,7 +235,7 @@ def main(argv=None) -> int:
         "# Affected-set benchmark", "",
         f"Command: `{command.strip()}`", "",
         f"{n} travellers, {stops} stops; window {start} .. {end}; median of {REPEAT} runs "
-        f"(PostGIS) or {REPEAT_SQLITE} runs (SQLite) after a warm-up. Ratio = ours / baseline (PostGIS: hand-written ST_Intersects query on the same "
+        f"(PostGIS) or {REPEAT_SQLITE} runs (SQLite) after a warm-up, baseline and ours in turn. Ratio = ours / baseline (PostGIS: hand-written ST_Intersects query on the same "
         "table; SQLite: raw shapely STRtree query over the window's located points in memory). "
         "The baseline's hits are stops; our count is travellers (deduplicated, country-only "
         "stops of touched countries included).", "",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, Text, UniqueConstraint, Index
+from sqlalchemy import Boolean, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -56,6 +56,10 @@ class Delivery(NotifyBase):
     __table_args__ = (
         UniqueConstraint("campaign_id", "recipient_id", "channel", name="uq_deliveries_once"),
         Index("ix_deliveries_batch", "campaign_id", "channel", "batch"),
+        # "is anything of this alert still waiting?" asked after every batch (migration 0007)
+        Index("ix_deliveries_waiting", "campaign_id",
+              postgresql_where=text("status IN ('pending', 'sending')"),
+              sqlite_where=text("status IN ('pending', 'sending')")),
     )
 
 

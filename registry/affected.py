@@ -13,7 +13,8 @@ data lives. Both backends apply the same rules and return the same rows:
   then the closest), ordered by distance with country-only rows last.
 
 On PostgreSQL the filtering happens in SQL with PostGIS (the GiST-indexed generated
-column `stops.geom`, which the ORM model does not map); on SQLite the stops come from the
+column `stops.geom`, which the ORM model does not map; country-only stops through a
+partial index, migration 0007); on SQLite the stops come from the
 in-process `registry.stop_index` (rebuilt whenever `stops` changes) and are tested in
 memory by `geo.join`, then only the winners' full rows are read; a database without the
 registry version (migration 0006) is read directly as before.
@@ -21,9 +22,8 @@ registry version (migration 0006) is read directly as before.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 from sqlalchemy import and_, bindparam, false, func, literal_column, or_, select, text, union_all
@@ -35,8 +35,11 @@ from registry.models import Stop, Traveller
 from registry.stop_index import StopIndex, current_index, rows_by_id
 
 
-@dataclass(frozen=True)
-class AffectedStop:
+class AffectedStop(NamedTuple):
+    """One affected traveller and the stop that puts them in the zone. A named tuple, not a
+    dataclass: a continent-sized zone makes 100k of them, and a frozen dataclass costs
+    several times more to build."""
+
     traveller_id: int
     external_id: str | None
     stop_id: int
@@ -49,16 +52,17 @@ class AffectedStop:
     distance_km: float | None  # from the circle's centre / zone's centre; None for country-only
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
 
 def find_affected(session: Session, zone: Zone, start: datetime | date,
                   end: datetime | date | None = None) -> list[AffectedStop]:
     """One row per affected traveller, closest first, country-only rows last."""
-    if not _is_postgres(session):
-        index = current_index(session)
-        if index is not None:
-            return _indexed_find(session, index, zone, start, end)
+    if _is_postgres(session):
+        return _postgis_find(session, zone, start, end)
+    index = current_index(session)
+    if index is not None:
+        return _indexed_find(session, index, zone, start, end)
     rows = _matching_rows(session, zone, start, end)
     return _best_per_traveller(zone, rows)
 
@@ -67,7 +71,7 @@ def count_affected(session: Session, zone: Zone, start: datetime | date,
                    end: datetime | date | None = None) -> int:
     """How many travellers `find_affected` would return."""
     if _is_postgres(session):
-        _no_jit(session)
+        _plan_for_this_zone(session)
         parts = [select(Stop.traveller_id).where(*part) for part in _postgis_parts(zone, start, end)]
         ids = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
         stmt = select(func.count(func.distinct(ids.c.traveller_id)))
@@ -94,23 +98,71 @@ _ID_CHUNK = 10_000
 
 
 def _matching_rows(session: Session, zone: Zone, start, end) -> list:
+    """SQLite without the stop index: window and bounding box in SQL on the narrow columns,
+    the zone test in memory, then the full rows of the hits only."""
     base = select(*_COLUMNS).join(Traveller, Traveller.id == Stop.traveller_id)
-    if _is_postgres(session):
-        # one indexed query per kind of evidence: an OR across them defeats both indexes
-        _no_jit(session)
-        rows = []
-        for part in _postgis_parts(zone, start, end):
-            rows.extend(session.execute(base.where(*part)).all())
-        return rows
-
-    # SQLite: window and bounding box in SQL on the narrow columns, the zone test in memory,
-    # then the full rows of the hits only
     hits = [sid for sid, _tid in _sqlite_located(session, zone, start, end)]
     rows = []
     for i in range(0, len(hits), _ID_CHUNK):
         rows.extend(session.execute(base.where(Stop.id.in_(hits[i:i + _ID_CHUNK]))).all())
     rows.extend(session.execute(base.where(*_country_only(zone, start, end))).all())
     return rows
+
+
+def _postgis_find(session: Session, zone: Zone, start, end) -> list[AffectedStop]:
+    """The PostgreSQL path of `find_affected`: PostGIS picks the stops (one indexed query
+    per kind of evidence: an OR across them defeats both indexes) and numpy ranks them
+    (`_winners`, shared with the SQLite index).
+
+    The queries read `stops` through SQLAlchemy Core (ORM rows cost more than the
+    database at 100k hits), with the traveller's external id as a correlated subquery:
+    one primary-key probe per stop, where a join let the planner walk every traveller
+    instead of the GiST index (100k, stale statistics) or hash the whole table."""
+    _plan_for_this_zone(session)
+    conn = session.connection()
+    found = [_plain_rows(conn, _pg_select(zone, kind, part, start, end))
+             for kind, part in zip(("located", "country"), _postgis_parts(zone, start, end))]
+    located, country = found[0], (found[1] if len(found) > 1 else [])
+    everything = located + country
+
+    def column(rows, i, dtype):  # columns: stop id, traveller id, external id, ..., lat, lon
+        return np.fromiter((r[i] for r in rows), dtype=dtype, count=len(rows))
+
+    return _winners(
+        zone, column(located, 0, np.int64), column(located, 1, np.int64),
+        column(located, 7, float), column(located, 6, float),
+        column(country, 0, np.int64), column(country, 1, np.int64),
+        lambda positions, _ids: [everything[i] for i in positions])
+
+
+def _plain_rows(conn, stmt) -> list[tuple]:
+    """The driver's own tuples: ints, strings and floats need no conversion, and building
+    SQLAlchemy rows cost a third of the query's time for 90k hits."""
+    result = conn.execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _pg_select(zone: Zone, kind: str, conditions: list, start, end):
+    """The SELECT of one part. For a circle, the stops the GiST index finds in the
+    enclosing polygon are materialised first, then the window and the geodesic test apply
+    to them: the planner cannot estimate the geography test and otherwise ANDs in the date
+    index, reading a million index entries (0.13 s instead of 0.07 s at 1M stops)."""
+    if kind == "located" and zone.circle:
+        near = (select(Stop.id, Stop.traveller_id, Stop.precision, Stop.country, Stop.place,
+                       Stop.lat, Stop.lon, Stop.arrival, Stop.departure,
+                       literal_column("stops.geom").label("geom"))
+                .where(Stop.precision != "country", _in_prefilter(zone, literal_column("stops.geom")))
+                .cte("near").prefix_with("MATERIALIZED"))
+        source, conditions = near.c, [*_window(start, end, near.c), _within_circle(zone, "near")]
+    else:
+        source = Stop
+    external = (select(Traveller.external_id).where(Traveller.id == source.traveller_id)
+                .scalar_subquery().label("external_id"))
+    return select(source.id.label("stop_id"), source.traveller_id, external, source.precision,
+                  source.country, source.place, source.lat, source.lon).where(*conditions)
 
 
 def _sqlite_located(session: Session, zone: Zone, start, end) -> list[tuple[int, int]]:
@@ -135,17 +187,25 @@ def _country_only(zone: Zone, start, end) -> list:
     return [*_window(start, end), Stop.precision == "country", Stop.country.in_(touched)]
 
 
-def _no_jit(session: Session) -> None:
-    """PostgreSQL's JIT compiles the big zone literal for every query (≈0.1 s); the
-    indexed plans here never need it. LOCAL: only for the caller's current transaction."""
+def _plan_for_this_zone(session: Session) -> None:
+    """Settings for the affected-set queries, LOCAL to the caller's transaction.
+
+    * plan_cache_mode: psycopg prepares a statement after five runs and PostgreSQL may
+      then switch to a generic plan, made without the zone: the same SQL text serves a
+      300 km circle and a continent, and a generic plan was measured at 0.74 s where the
+      zone's own plan takes 0.1 s (bench/affected.py). Every run is planned for its zone.
+    * jit: PostgreSQL's JIT compiles the big zone literal for every query (≈0.1 s); the
+      indexed plans here never need it."""
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     session.execute(text("SET LOCAL jit = off"))
 
 
-def _window(start, end) -> list:
-    """Stops whose [arrival, departure] overlaps [start, end] as UTC dates, inclusive."""
-    conditions = [or_(Stop.departure.is_(None), Stop.departure >= _utc_date(start))]
+def _window(start, end, columns=Stop) -> list:
+    """Stops whose [arrival, departure] overlaps [start, end] as UTC dates, inclusive
+    (`columns`: the stops table, or a subquery's columns)."""
+    conditions = [or_(columns.departure.is_(None), columns.departure >= _utc_date(start))]
     if end is not None:
-        conditions.append(Stop.arrival <= _utc_date(end))
+        conditions.append(columns.arrival <= _utc_date(end))
     return conditions
 
 
@@ -157,21 +217,26 @@ def _postgis_parts(zone: Zone, start, end) -> list[list]:
     return parts
 
 
-def _postgis_located(zone: Zone):
-    geom = literal_column("stops.geom")
+def _postgis_located(zone: Zone, table: str = "stops"):
+    geom = literal_column(f"{table}.geom")
     if zone.circle:
-        lat, lon, radius_km = zone.circle
         # the indexed polygon test narrows, the geodesic distance decides
-        return and_(
-            func.ST_Intersects(geom, func.ST_GeomFromText(
-                bindparam("prefilter_wkt", zone.prefilter_geometry.wkt), 4326)),
-            text(
-                "ST_DWithin(stops.geom::geography, "
-                "ST_SetSRID(ST_MakePoint(:centre_lon, :centre_lat), 4326)::geography, :radius_m)"
-            ).bindparams(centre_lon=lon, centre_lat=lat, radius_m=radius_km * 1000.0 + 1e-3),
-        )
+        return and_(_in_prefilter(zone, geom), _within_circle(zone, table))
     return func.ST_Intersects(
         geom, func.ST_GeomFromText(bindparam("zone_wkt", zone.geometry.wkt), 4326))
+
+
+def _in_prefilter(zone: Zone, geom):
+    return func.ST_Intersects(geom, func.ST_GeomFromText(
+        bindparam("prefilter_wkt", zone.prefilter_geometry.wkt), 4326))
+
+
+def _within_circle(zone: Zone, table: str):
+    lat, lon, radius_km = zone.circle
+    return text(
+        f"ST_DWithin({table}.geom::geography, "
+        "ST_SetSRID(ST_MakePoint(:centre_lon, :centre_lat), 4326)::geography, :radius_m)"
+    ).bindparams(centre_lon=lon, centre_lat=lat, radius_m=radius_km * 1000.0 + 1e-3)
 
 
 # --------------------------------------------------------------------------- SQLite, indexed
@@ -190,43 +255,52 @@ def _indexed_hits(index: StopIndex, zone: Zone, start, end) -> tuple[np.ndarray,
 
 def _indexed_find(session: Session, index: StopIndex, zone: Zone, start,
                   end) -> list[AffectedStop]:
-    """`_best_per_traveller` done on arrays: rank every matching stop, keep each
-    traveller's best, then read the full rows of the winners only."""
+    """`_best_per_traveller` done on arrays from the in-process index; only the winners'
+    full rows are read from the file."""
     start_day = _utc_date(start).toordinal()
     end_day = _utc_date(end).toordinal() if end is not None else None
     pos = index.located(zone, start_day, end_day)
     c_stops, c_travellers = index.country_only(zone.touched_countries(), start_day, end_day)
-    if pos.size + c_stops.size == 0:
+    return _winners(zone, index.stop_id[pos], index.traveller_id[pos], index.lon[pos],
+                    index.lat[pos], c_stops, c_travellers,
+                    lambda _positions, wanted: _in_order(rows_by_id(session, wanted), wanted))
+
+
+def _in_order(rows: dict[int, tuple], wanted: list[int]) -> list[tuple | None]:
+    return [rows.get(sid) for sid in wanted]
+
+
+def _winners(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.ndarray,
+             lats: np.ndarray, c_stops: np.ndarray, c_travellers: np.ndarray,
+             read_rows) -> list[AffectedStop]:
+    """`_best_per_traveller` on arrays: rank every matching stop (located ones with their
+    coordinates, then country-only ones), keep each traveller's best, and build the
+    answer from the winners' full rows: `read_rows(positions, stop ids)` returns them in
+    that order, as (id, traveller id, external id, precision, country, place, lat, lon),
+    None for a row that is gone; positions index the located stops then the country-only
+    ones, as given here."""
+    if stop_ids.size + c_stops.size == 0:
         return []
     # distances rounded exactly as `_best_per_traveller` does (Python's round, not numpy's)
-    located_km = [round(d, 3) for d in zone.distance_km(index.lon[pos], index.lat[pos]).tolist()]
-    stop_ids = np.concatenate((index.stop_id[pos], c_stops))
-    travellers = np.concatenate((index.traveller_id[pos], c_travellers))
-    country = np.concatenate((np.zeros(pos.size, dtype=bool), np.ones(c_stops.size, dtype=bool)))
+    located_km = [round(d, 3) for d in zone.distance_km(lons, lats).tolist()]
+    all_stops = np.concatenate((stop_ids, c_stops))
+    all_travellers = np.concatenate((travellers, c_travellers))
+    country = np.concatenate((np.zeros(stop_ids.size, dtype=bool), np.ones(c_stops.size, dtype=bool)))
     km = np.concatenate((np.array(located_km, dtype=float), np.full(c_stops.size, np.inf)))
 
     # each traveller's best stop: the first of its group in _rank order
-    order = np.lexsort((stop_ids, km, country, travellers))
+    order = np.lexsort((all_stops, km, country, all_travellers))
     first = np.ones(order.size, dtype=bool)
-    first[1:] = travellers[order][1:] != travellers[order][:-1]
+    first[1:] = all_travellers[order][1:] != all_travellers[order][:-1]
     best = order[first]
-    best = best[np.lexsort((stop_ids[best], travellers[best], km[best], country[best]))]
+    best = best[np.lexsort((all_stops[best], all_travellers[best], km[best], country[best]))]
 
-    wanted = stop_ids[best].tolist()
-    rows = rows_by_id(session, wanted)
-    result = []
-    for sid, dist in zip(wanted, km[best].tolist()):
-        row = rows.get(sid)
-        if row is None:  # deleted by a concurrent writer since the index was read
-            continue
-        _id, traveller_id, external_id, precision, country, place, lat, lon = row
-        result.append(AffectedStop(
-            traveller_id=traveller_id, external_id=external_id, stop_id=sid,
-            precision="country" if precision == "country" else "point",
-            located_by=precision, country=country, place=place,
-            lat=lat, lon=lon, distance_km=None if dist == math.inf else dist,
-        ))
-    return result
+    rows = read_rows(best.tolist(), all_stops[best].tolist())
+    inf = math.inf
+    # a missing row was deleted by a concurrent writer since the stops were selected
+    return [AffectedStop(row[1], row[2], row[0], "country" if row[3] == "country" else "point",
+                         row[3], row[4], row[5], row[6], row[7], None if dist == inf else dist)
+            for row, dist in zip(rows, km[best].tolist()) if row is not None]
 
 
 # --------------------------------------------------------------------------- ranking

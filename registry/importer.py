@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, TextIO
 
-from sqlalchemy import ARRAY, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import ARRAY, any_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from geo import countries, gazetteer
+from registry.bulk import chunks, insert_returning, insert_rows, is_postgres
 from registry.errors import N_, FieldError, ImportFileError, ValidationFailed
 from registry.models import Stop, Traveller, Trip
 from registry.validation import (
@@ -334,11 +335,6 @@ def import_csv(session: Session, fileobj: TextIO,
     return report
 
 
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _stop_key(stop: tuple) -> tuple:
     country, place, lat, lon, precision, arrival, departure = stop
     return (arrival, departure or arrival, country, place or "", lat or 0.0, lon or 0.0,
@@ -356,7 +352,7 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
 
     member, in_chunk = _membership(session)
     existing: dict[str, tuple] = {}  # external_id -> (id, personal)
-    for chunk in _chunks(list(by_ext), in_chunk):
+    for chunk in chunks(list(by_ext), in_chunk):
         for r in session.execute(
             select(_T.c.id, _T.c.external_id, _T.c.given_name, _T.c.family_name, _T.c.email,
                    _T.c.phone, _T.c.language).where(member(_T.c.external_id, chunk), same_owner)
@@ -366,7 +362,7 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
     trip_of: dict[int, int] = {}            # traveller id -> imported trip id
     old_stops: dict[int, list[tuple]] = {}  # trip id -> stops
     ids = [v[0] for v in existing.values()]
-    for chunk in _chunks(ids, in_chunk):
+    for chunk in chunks(ids, in_chunk):
         for r in session.execute(
             select(_TRIP.c.id, _TRIP.c.traveller_id)
             .where(member(_TRIP.c.traveller_id, chunk), _TRIP.c.purpose == IMPORT_TRIP_PURPOSE)
@@ -374,7 +370,7 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
         ):
             trip_of.setdefault(r.traveller_id, r.id)
     trip_ids = list(trip_of.values())
-    for chunk in _chunks(trip_ids, in_chunk):
+    for chunk in chunks(trip_ids, in_chunk):
         for r in session.execute(
             select(_STOP.c.trip_id, _STOP.c.country, _STOP.c.place, _STOP.c.lat, _STOP.c.lon,
                    _STOP.c.precision, _STOP.c.arrival, _STOP.c.departure)
@@ -416,7 +412,7 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
         else:
             report.travellers_unchanged += 1
 
-    for tid, ext in _insert_returning(session, _T, new_rows, "external_id"):
+    for tid, ext in insert_returning(session, _T, new_rows, "external_id"):
         need_trip.append(tid)
         stops_for[tid] = by_ext[ext].stops
     report.travellers_created = len(new_rows)
@@ -426,14 +422,14 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
                 .values(given_name=bindparam("given_name"), family_name=bindparam("family_name"),
                         email=bindparam("email"), phone=bindparam("phone"),
                         language=bindparam("language"), updated_at=bindparam("updated_at")))
-        for chunk in _chunks(updates, CHUNK):
+        for chunk in chunks(updates, CHUNK):
             session.connection().execute(stmt, chunk)
 
-    for chunk in _chunks(replace_trips, in_chunk):
+    for chunk in chunks(replace_trips, in_chunk):
         session.execute(delete(_STOP).where(member(_STOP.c.trip_id, chunk)))
     trip_ids_by_traveller = {tid: trip_of[tid] for tid in stops_for if tid in trip_of}
     trip_rows = [{"traveller_id": tid, "purpose": IMPORT_TRIP_PURPOSE, "created_at": now} for tid in need_trip]
-    for trip_id, tid in _insert_returning(session, _TRIP, trip_rows, "traveller_id"):
+    for trip_id, tid in insert_returning(session, _TRIP, trip_rows, "traveller_id"):
         trip_ids_by_traveller[tid] = trip_id
 
     stop_rows = [
@@ -442,65 +438,21 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
          "departure": s[6]}
         for tid, stops in stops_for.items() for s in stops
     ]
-    _insert(session, _STOP, stop_rows)
+    insert_rows(session, _STOP, stop_rows)
     report.stops = len(stop_rows)
     session.flush()
 
 
-# --- bulk writes ---------------------------------------------------------------------------
-# SQLite: Core executemany in chunks. PostgreSQL: COPY FROM STDIN on the session's own
-# connection (same transaction), ids taken from the table's sequence beforehand when the
-# caller needs them back. COPY skips building and parsing huge multi-row INSERT statements,
-# which is where executemany spent its time (bench/import.py measures both).
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
+# --- lookups ------------------------------------------------------------------------------
 
 def _membership(session: Session):
     """(`member(column, values)`, chunk size): `IN (...)` on SQLite; `= ANY(array)` with a
     single array parameter on PostgreSQL, where a long IN list costs more to send and parse
     than the lookup itself."""
-    if not _is_postgres(session):
+    if not is_postgres(session):
         return (lambda column, values: column.in_(values)), IN_CHUNK
 
     def member(column, values):
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
     return member, PG_ANY_CHUNK
-
-
-def _copy(session: Session, table, rows: list[dict]) -> None:
-    columns = list(rows[0])
-    raw = session.connection().connection.dbapi_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-
-
-def _insert(session: Session, table, rows: list[dict]) -> None:
-    if not rows:
-        return
-    if _is_postgres(session):
-        _copy(session, table, rows)
-        return
-    for chunk in _chunks(rows, CHUNK):
-        session.execute(insert(table), chunk)
-
-
-def _insert_returning(session: Session, table, rows: list[dict], key: str) -> list[tuple[int, Any]]:
-    """Insert `rows` and return `[(new id, row[key])]` (key values are unique among rows)."""
-    if not rows:
-        return []
-    if _is_postgres(session):
-        ids = session.scalars(
-            select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
-            .select_from(func.generate_series(1, len(rows)))).all()
-        rows = [{"id": new_id, **row} for new_id, row in zip(ids, rows)]
-        _copy(session, table, rows)
-        return [(row["id"], row[key]) for row in rows]
-    out: list[tuple[int, Any]] = []
-    for chunk in _chunks(rows, CHUNK):
-        out.extend(tuple(r) for r in session.execute(insert(table).returning(table.c.id, table.c[key]), chunk))
-    return out

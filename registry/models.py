@@ -147,6 +147,10 @@ class Stop(RegistryBase):
         ),
         Index("ix_stops_window", "arrival", "departure"),
         Index("ix_stops_country", "country"),
+        # country-only stops of the touched countries (registry.affected; migration 0007)
+        Index("ix_stops_country_only", "country", "arrival", "departure", "traveller_id",
+              postgresql_where=text("precision = 'country'"),
+              sqlite_where=text("precision = 'country'")),
     )
 
 

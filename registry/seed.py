@@ -9,8 +9,8 @@ Contacts cannot reach anyone: `example.org`-style addresses and 555-0100..0199 n
 which are reserved as fictional in North America yet valid for `phonenumbers`.
 
 Speed matters (100k travellers in seconds, 1M possible): sampling is vectorised with numpy
-and rows go in with Core `insert()` executemany in chunks, ids coming back through
-RETURNING so it works the same on SQLite and PostgreSQL. Uses the caller's session and does
+and rows go in through `registry.bulk` (executemany with RETURNING on SQLite, COPY with
+ids drawn from the sequences on PostgreSQL). Uses the caller's session and does
 not commit. The same `rng_seed` on the same day gives the same registry.
 """
 from __future__ import annotations
@@ -21,11 +21,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo import countries, gazetteer
 from registry import names
+from registry.bulk import insert_returning, insert_rows
 from registry.models import Stop, Traveller, Trip
 
 CHUNK = 10_000
@@ -188,14 +189,14 @@ def seed(session: Session, n: int, progress: Callable[[int], None] | None = None
                 "language": str(languages[i]), "source": "seed",
                 "consent_at": now, "created_at": now, "updated_at": now,
             })
-        # RETURNING without row order (SQLite only batches it unordered); map back by key.
-        id_of = dict((ext, tid) for tid, ext in session.execute(
-            insert(_T).returning(_T.c.id, _T.c.external_id), traveller_rows))
+        # ids come back as (id, key) pairs, in no promised order: map back by key
+        id_of = dict((ext, tid) for tid, ext in insert_returning(
+            session, _T, traveller_rows, "external_id"))
         traveller_ids = [id_of[row["external_id"]] for row in traveller_rows]
-        trip_of = dict((tid, trip) for trip, tid in session.execute(
-            insert(_TRIP).returning(_TRIP.c.id, _TRIP.c.traveller_id),
+        trip_of = dict((tid, trip) for trip, tid in insert_returning(
+            session, _TRIP,
             [{"traveller_id": tid, "purpose": PURPOSES[purposes[i]], "created_at": now}
-             for i, tid in enumerate(traveller_ids)]))
+             for i, tid in enumerate(traveller_ids)], "traveller_id"))
         trip_ids = [trip_of[tid] for tid in traveller_ids]
 
         counts = rng.choice(STOP_COUNTS, size=size, p=STOP_COUNT_WEIGHTS)
@@ -225,7 +226,7 @@ def seed(session: Session, n: int, progress: Callable[[int], None] | None = None
                 np.round(lats, 6).tolist(), np.round(lons, 6).tolist(), precision.tolist(),
                 country_only, arrival.tolist(), departure.tolist(), open_ended.tolist())
         ]
-        session.execute(insert(_STOP), stop_rows)
+        insert_rows(session, _STOP, stop_rows)
         created += size
         if progress:
             progress(size)
