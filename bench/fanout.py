@@ -227,17 +227,26 @@ def send_alert(env: dict) -> int:
         os.environ.update(saved)
 
 
-def progress(db_url: str, alert_id: int) -> dict:
+def alert_status(engine, alert_id: int) -> str | None:
+    """The alert's status: one primary-key read, cheap enough to poll twice a second (the
+    per-channel counts scan every delivery row and would compete with the workers)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT status FROM alerts WHERE id = :a"), {"a": alert_id}).scalar()
+
+
+def delivery_summary(db_url: str, alert_id: int) -> list:
+    """(channel, status, count, first claim, last sent) rows, read once the alert is sent."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        status = conn.execute(text("SELECT status FROM alerts WHERE id = :a"), {"a": alert_id}).scalar()
         rows = conn.execute(text(
             "SELECT channel, status, count(*), min(claimed_at), max(sent_at) FROM deliveries "
             "WHERE campaign_id = :a GROUP BY channel, status"), {"a": alert_id}).all()
     engine.dispose()
-    return {"alert": status, "rows": rows}
+    return rows
 
 
 def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int) -> dict:
@@ -252,21 +261,23 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
     started = time.time()
     alert_id = send_alert(env)
     peaks = [0.0] * workers
-    state = {}
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
     try:
         while True:
             time.sleep(0.5)
             peaks = [max(p, peak_rss_mb(proc.pid)) for p, proc in zip(peaks, procs)]
             if any(proc.poll() is not None for proc in procs):
                 raise RuntimeError("a worker died: " + (procs[0].stderr.read() if procs[0].stderr else ""))
-            state = progress(db_url, alert_id)
-            if state["alert"] == "sent":
+            if alert_status(engine, alert_id) == "sent":
                 break
             if time.time() - started > 3600:
                 raise RuntimeError("fan-out did not finish within an hour")
         elapsed = time.time() - started
         peaks = [max(p, peak_rss_mb(proc.pid)) for p, proc in zip(peaks, procs)]
     finally:
+        engine.dispose()
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
@@ -275,7 +286,7 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
             except subprocess.TimeoutExpired:
                 proc.kill()
     per_channel = {}
-    for channel, status, n, first_claim, last_sent in state["rows"]:
+    for channel, status, n, first_claim, last_sent in delivery_summary(db_url, alert_id):
         entry = per_channel.setdefault(channel, {"sent": 0, "other": 0, "first": None, "last": None})
         if status in ("sent", "delivered"):
             entry["sent"] += n

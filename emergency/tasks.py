@@ -202,11 +202,18 @@ def deliver_sms_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
     from .zones_service import RecipientZones
 
     zones = RecipientZones(session, alert)
+    bodies: dict[tuple, str] = {}  # one text per (language, zone), not one per recipient
+
+    def render(d: Delivery) -> SmsMessage:
+        zone = zones.zone_for(d.recipient_id)
+        key = (d.language, zone.id if zone is not None else None)
+        if key not in bodies:
+            bodies[key] = sms_body(alert, d.language, zone)
+        return SmsMessage(d.id, d.address, bodies[key])
+
     concurrency = current_app.config.get("SMS_CONCURRENCY") or 1  # 5C: calls in flight per worker
     with_retries(deliver_sms_batch, alert_id, "sms", batch, attempt, lambda **options: send_sms_batch(
-        session, alert_id, batch, sms,
-        lambda d: SmsMessage(d.id, d.address, sms_body(alert, d.language, zones.zone_for(d.recipient_id))),
-        concurrency=concurrency, **options))
+        session, alert_id, batch, sms, render, concurrency=concurrency, **options))
     finish_if_done(alert_id)
 
 
