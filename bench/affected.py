@@ -15,8 +15,10 @@ Baselines, measured in the same run on the same data:
 * SQLite: a raw shapely STRtree query of the zone's polygon over the located stops in the
   window, points already in memory (tree built outside the timing). Our SQLite path answers
   from the in-process stop index (`registry.stop_index`), built once per registry version:
-  its cold build time and size are printed and timed separately (it is rebuilt by the first
-  query after any write to `stops`).
+  its cold build time and size are printed and timed separately, and so is the count after
+  a registration (the index replays the change log instead of rebuilding) and after a
+  forced compaction (the changes merged into a new base in memory); the bench
+  registrations are deleted afterwards.
 
 With `--reuse` the seeded databases are kept between runs (PostgreSQL database
 `emergency_bench_<N>`, SQLite file `bench/.cache/affected-<N>.db`) so only the timings run
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, delete, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from emergency.database import make_engine  # noqa: E402
@@ -45,7 +47,7 @@ from geo.formats import countries_zone  # noqa: E402
 from geo.zones import circle, parse_geojson  # noqa: E402
 from registry import stop_index  # noqa: E402
 from registry.affected import count_affected, find_affected  # noqa: E402
-from registry.models import Stop, Traveller  # noqa: E402
+from registry.models import Stop, Traveller, Trip  # noqa: E402
 from registry.seed import seed  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -163,8 +165,8 @@ def run_sqlite(url: str, start: date, end: date) -> list[tuple]:
         if index is None:
             print("  no registry version (migration 0006): the SQLite path reads the file")
         else:
-            located = index.stop_id.size
-            country = index.country_stop_id.size
+            located = index.located_count
+            country = index.country_count
             INDEX_NOTES.append(
                 f"SQLite stop index: built in {build:.2f} s for {located + country} stops "
                 f"({located} located, {country} country-only), {index.nbytes / 1e6:.1f} MB "
@@ -184,8 +186,108 @@ def run_sqlite(url: str, start: date, end: date) -> list[tuple]:
                 lambda: count_affected(session, zone, start, end), repeat=REPEAT_SQLITE)
             rows.append(("SQLite", name, len(hits), counted, t_base, t_count, t_base, t_list))
             print_row(rows[-1])
+        if index is not None:
+            time_registrations(session, start, end, build)
     engine.dispose()
     return rows
+
+
+REGISTRATIONS = 5
+
+
+def time_registrations(session: Session, start: date, end: date, build: float) -> None:
+    """The crisis case: people register, a dashboard counts. Times the count after each of
+    REGISTRATIONS committed registrations (the index replays the change log, migration
+    0008), the counts once the overlay of changed stops is full (OVERLAY_LIMIT, written
+    as one import), then the count after one more registration with the overlay limit at
+    0 (the changes merged into a new base in memory: a compaction), next to the full
+    rebuild timed above. The bench registrations are deleted afterwards, so a reused
+    database keeps the same registry."""
+    zone = zones()["300 km circle, Paris"]
+    count_affected(session, zone, start, end)  # the index is current before the first one
+    added, writes, made_by = [], [], []
+
+    def register_and_count() -> float:
+        t0 = time.perf_counter()
+        traveller = Traveller(given_name="Bench", family_name="Registration",
+                              email="bench@example.org")
+        session.add(traveller)
+        session.flush()
+        trip = Trip(traveller_id=traveller.id)
+        trip.stops.append(Stop(traveller_id=traveller.id, country="FR", lat=48.85, lon=2.35,
+                               precision="city", place="Paris", arrival=start, departure=end))
+        session.add(trip)
+        session.commit()
+        writes.append(time.perf_counter() - t0)
+        added.append(traveller.id)
+        t0 = time.perf_counter()
+        count_affected(session, zone, start, end)
+        elapsed = time.perf_counter() - t0
+        made_by.append(stop_index.current_index(session).made_by)
+        return elapsed
+
+    counts = [register_and_count() for _ in range(REGISTRATIONS)]
+    INDEX_NOTES.append(
+        f"After one registration (committed in {statistics.median(writes):.4f} s), the next count "
+        f"took {statistics.median(counts):.4f} s (median of {REGISTRATIONS}, max "
+        f"{max(counts):.4f} s; index {made_by[0]!r}) against {build:.2f} s for a full rebuild.")
+    print("  " + INDEX_NOTES[-1])
+
+    # the worst case between two compactions: a full overlay, scanned by every query
+    before = {name: _median_count(session, z, start, end) for name, z in zones().items()}
+    room = stop_index.OVERLAY_LIMIT - stop_index.current_index(session).overlay_count
+    added += _register_many(session, room, start, end)
+    t0 = time.perf_counter()
+    count_affected(session, zone, start, end)
+    replay = time.perf_counter() - t0
+    index = stop_index.current_index(session)
+    after = {name: _median_count(session, z, start, end) for name, z in zones().items()}
+    limit, stop_index.OVERLAY_LIMIT = stop_index.OVERLAY_LIMIT, 0
+    try:
+        compaction = register_and_count()
+    finally:
+        stop_index.OVERLAY_LIMIT = limit
+    session.execute(delete(Traveller).where(Traveller.id.in_(added)))  # stops cascade
+    session.commit()
+    t0 = time.perf_counter()
+    count_affected(session, zone, start, end)
+    cleanup = time.perf_counter() - t0
+    INDEX_NOTES.append(
+        f"{room} registrations in one transaction: the next count took {replay:.2f} s (index "
+        f"{index.made_by!r}, {index.overlay_count} stops in the overlay); counts with that "
+        "overlay against a nearly empty one: "
+        + ", ".join(f"{name} {after[name]:.4f} s / {before[name]:.4f} s" for name in before)
+        + f" (median of 5). One more registration with the overlay limit forced to 0: the "
+        f"count took {compaction:.2f} s (index {made_by[-1]!r}: the changes merged into a new "
+        f"base in memory, no table read). Deleting the {len(added)} bench registrations: the "
+        f"next count took {cleanup:.2f} s.")
+    print("  " + INDEX_NOTES[-1])
+
+
+def _median_count(session: Session, zone, start: date, end: date) -> float:
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        count_affected(session, zone, start, end)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _register_many(session: Session, n: int, start: date, end: date) -> list[int]:
+    """n travellers with one city stop each, anywhere in Europe's box, in the window."""
+    rng = np.random.default_rng(7)
+    ids = session.scalars(insert(Traveller).returning(Traveller.id), [
+        {"given_name": "Bench", "family_name": f"Import {i}", "email": "bench@example.org"}
+        for i in range(n)]).all()
+    trips = session.scalars(insert(Trip).returning(Trip.id),
+                            [{"traveller_id": tid} for tid in ids]).all()
+    lats, lons = rng.uniform(36, 70, n), rng.uniform(-10, 40, n)
+    session.execute(insert(Stop), [
+        {"trip_id": trip, "traveller_id": tid, "country": "FR", "lat": float(lat),
+         "lon": float(lon), "precision": "city", "arrival": start, "departure": end}
+        for trip, tid, lat, lon in zip(trips, ids, lats, lons)])
+    session.commit()
+    return list(ids)
 
 
 INDEX_NOTES: list[str] = []

@@ -48,7 +48,7 @@ def load(app: Flask, overrides: dict) -> None:
         APPROVAL_THRESHOLD=_env_int("APPROVAL_THRESHOLD", 25),
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         EMAIL_BATCH_SIZE=_env_int("EMAIL_BATCH_SIZE", 1000),
-        SMS_BATCH_SIZE=_env_int("SMS_BATCH_SIZE", 200),
+        SMS_BATCH_SIZE=_env_int("SMS_BATCH_SIZE", 1000),
         # Issue 5C: SMS requests each worker keeps in flight (the throughput cap still applies).
         SMS_CONCURRENCY=_env_int("SMS_CONCURRENCY", 8),
         # Issue 3B: records are purged this many days after their last stop ended (~18 months),

@@ -46,8 +46,7 @@ def handle_bad_address(delivery: Delivery, status: str, reason: str | None) -> i
 
 def fall_back(delivery: Delivery) -> int | None:
     """Queue the alert for the same traveller on the other channel, if not done yet."""
-    from flask import current_app
-
+    from .sending import batch_sizes
     from .tasks import deliver_email_batch, deliver_sms_batch
 
     session = db_session()
@@ -67,7 +66,7 @@ def fall_back(delivery: Delivery) -> int | None:
         return None
     if other == "sms" and _sms_opted_out(session, address):
         return None
-    sizes = {other: current_app.config["EMAIL_BATCH_SIZE" if other == "email" else "SMS_BATCH_SIZE"]}
+    sizes = {other: batch_sizes()[other]}
     create_deliveries(session, delivery.campaign_id,
                       [(delivery.recipient_id, other, address, recipient.language)], sizes)
     session.commit()

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -99,17 +99,14 @@ def create_deliveries(session: Session, campaign_id: int,
     # campaign in slices does not reload every earlier row on each call (5B, bench/fanout.py).
     existing: set[tuple[int, str]] = set()
     wanted_ids = sorted({r[0] for r in wanted})
-    for start in range(0, len(wanted_ids), 900):
+    member, chunk = _membership(session)
+    for start in range(0, len(wanted_ids), chunk):
         existing.update((recipient_id, channel) for recipient_id, channel in session.execute(
             select(Delivery.recipient_id, Delivery.channel).where(
-                Delivery.campaign_id == campaign_id, Delivery.recipient_id.in_(wanted_ids[start:start + 900]))))
-    next_batch = {channel: 0 for channel in batch_sizes}
-    for channel, top in session.execute(
-        select(Delivery.channel, func.max(Delivery.batch))
-        .where(Delivery.campaign_id == campaign_id).group_by(Delivery.channel)
-    ):
-        if channel in next_batch and top is not None:
-            next_batch[channel] = max(top, NO_BATCH) + 1
+                Delivery.campaign_id == campaign_id,
+                member(Delivery.recipient_id, wanted_ids[start:start + chunk]))))
+    next_batch = {channel: max(_top_batch(session, campaign_id, channel, NO_BATCH), NO_BATCH) + 1
+                  for channel in batch_sizes}
 
     now = _now()
     counters = {channel: 0 for channel in batch_sizes}
@@ -140,35 +137,72 @@ def create_deliveries(session: Session, campaign_id: int,
 
 def batch_counts(session: Session, campaign_id: int, channels: Iterable[str]) -> dict[str, int]:
     """How many batches each channel of a campaign has (0 when it has none)."""
-    counts = {channel: 0 for channel in channels}
-    for channel, top in session.execute(
-        select(Delivery.channel, func.max(Delivery.batch))
-        .where(Delivery.campaign_id == campaign_id, Delivery.batch >= 0)
-        .group_by(Delivery.channel)
-    ):
-        if channel in counts and top is not None:
-            counts[channel] = top + 1
-    return counts
+    return {channel: _top_batch(session, campaign_id, channel, -1) + 1 for channel in channels}
+
+
+def _top_batch(session: Session, campaign_id: int, channel: str, none: int) -> int:
+    """The highest batch number of a campaign's channel (`none` when it has no rows): one
+    probe at the end of ix_deliveries_batch. (A GROUP BY over channels read every row of
+    the campaign, once per slice of a large send: quadratic, 30 s at 50k recipients.)"""
+    top = session.scalar(select(func.max(Delivery.batch)).where(
+        Delivery.campaign_id == campaign_id, Delivery.channel == channel))
+    return none if top is None else top
+
+
+def _membership(session: Session):
+    """(`member(column, values)`, chunk size): `IN (...)` on SQLite; `= ANY(array)` with one
+    array parameter on PostgreSQL, where the statement stays the same whatever the number
+    of values and the plan probes the unique (campaign, recipient, channel) index. (A long
+    IN list, prepared by psycopg after five runs, got a generic plan that read the whole
+    campaign for each chunk.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return (lambda column, values: column.in_(values)), 900
+
+    def member(column, values):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
+
+    return member, 20_000
 
 
 def claim_batch(session: Session, campaign_id: int, channel: str, batch: int, *,
                 stale_after: timedelta | None = DEFAULT_STALE_AFTER,
-                now: datetime | None = None) -> list[Delivery]:
+                now: datetime | None = None, after_id: int | None = None,
+                limit: int | None = None) -> list[Delivery]:
     """Claim the sendable rows of one batch for this worker, and commit the claim.
 
     One conditional UPDATE moves `pending` rows (and rows left in `sending` for longer
     than `stale_after`; None never reclaims) to `sending`. Concurrent claims are
     serialised by the database, so a row is returned to one claimer only.
+
+    With `limit`, only the first `limit` claimable rows whose id is above `after_id`
+    are claimed (a sender working through a large batch a slice at a time, so a worker
+    that dies leaves a slice in `sending`, not the batch; walking up the ids, it never
+    takes again in the same pass a row it put back to pending). On PostgreSQL the slice is
+    picked with FOR UPDATE SKIP LOCKED, so two claimers of one batch take different rows
+    without waiting for each other.
     """
     now = now or _now()
     claimable = Delivery.status == "pending"
     if stale_after is not None:
         claimable = or_(claimable, and_(Delivery.status == "sending",
                                         Delivery.claimed_at < now - stale_after))
+    where = [Delivery.campaign_id == campaign_id, Delivery.channel == channel,
+             Delivery.batch == batch, claimable]
+    if after_id is not None:
+        where.append(Delivery.id > after_id)
+    if limit is not None:
+        first = select(Delivery.id).where(*where).order_by(Delivery.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            # a materialised CTE runs once; as an IN (subquery) PostgreSQL re-ran the
+            # subquery for each row and, seeing its own claims, went on claiming the batch
+            picked = (first.with_for_update(skip_locked=True)
+                      .cte("picked").prefix_with("MATERIALIZED"))
+            where = [Delivery.id.in_(select(picked.c.id)), claimable]
+        else:  # SQLite evaluates the subquery once, and writers are serialised
+            where = [Delivery.id.in_(first.scalar_subquery()), claimable]
     stmt = (
         update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.channel == channel,
-               Delivery.batch == batch, claimable)
+        .where(*where)
         .values(status="sending", attempts=Delivery.attempts + 1, claimed_at=now, updated_at=now)
         .returning(Delivery.id)
     )
@@ -386,30 +420,35 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
                    render: Callable[[Delivery], SmsMessage], *,
                    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
                    max_attempts: int | None = None, concurrency: int = 1,
-                   record_every: int = 20, record_seconds: float = 0.5) -> list[SendResult]:
+                   record_every: int = 20, record_seconds: float = 0.5,
+                   claim_slice: int | None = None) -> list[SendResult]:
     """Claim an SMS batch and send each message, recording the outcomes as they come.
 
-    The whole batch is claimed first (one conditional UPDATE, committed), and every message
-    rendered before the first is sent (a render error releases the batch, nothing sent).
-    A provider that says it is `thread_safe` then gets up to `concurrency` requests in
-    flight (a provider call is mostly waiting on the network: one at a time a worker reaches
-    a fraction of what the provider takes); outcomes are recorded in groups, every
+    A provider that says it is `thread_safe` gets up to `concurrency` requests in flight (a
+    provider call is mostly waiting on the network: one at a time a worker reaches a
+    fraction of what the provider takes). The batch is then claimed a slice at a time
+    (`claim_slice` rows, default four per call in flight, at least 50), each slice rendered
+    whole before any of it is sent, and the next slice claimed while the current one is on
+    the wire, so the sending threads never wait for the database and a large batch costs
+    no more per message than a small one. Outcomes are recorded in groups, every
     `record_every` results or `record_seconds`, in the calling thread (the session never
-    leaves it). The provider's own throughput limiter still paces every call. Other
-    providers (the outbox, which writes through this thread's session) send one at a time,
-    recording each outcome as it comes.
+    leaves it). The provider's own throughput limiter still paces every call. A render
+    error puts the unsent slices back to pending and raises; what was already sent stays
+    recorded.
 
-    A worker that dies leaves at most one group plus the calls in flight in `sending`: the
-    Twilio status callback (`?d=`) moves them to sent; otherwise the stale-claim sweep sends
-    them again. Raises RetryLater if some rows are pending again.
+    Other providers (the outbox, which writes through this thread's session) get the whole
+    batch claimed at once and send one at a time, recording each outcome as it comes.
+
+    A worker that dies leaves in `sending` at most two slices plus one group of answers:
+    the Twilio status callback (`?d=`) moves those sent to sent; otherwise the stale-claim
+    sweep sends them again. The rest of the batch is still pending, for the sweep. Raises
+    RetryLater if some rows are pending again.
     """
-    claimed = claim_batch(session, campaign_id, "sms", batch, stale_after=stale_after)
-    if not claimed:
-        return []
     name = getattr(provider, "name", None)
     workers = max(1, int(concurrency or 1)) if getattr(provider, "thread_safe", False) else 1
     results: list[SendResult] = []
     if workers == 1:
+        claimed = claim_batch(session, campaign_id, "sms", batch, stale_after=stale_after)
         for index, delivery in enumerate(claimed):
             try:
                 message = _render_sms(render, delivery)
@@ -422,13 +461,13 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
             results.append(result)
         return _finish(results)
 
-    try:
-        messages = [_render_sms(render, delivery) for delivery in claimed]
-    except Exception:
-        _release(session, claimed)
-        raise
+    size = claim_slice or max(50, 4 * workers)
     waiting: list[SendResult] = []
     last = time.monotonic()
+
+    def claim(after_id: int | None) -> list[Delivery]:
+        return claim_batch(session, campaign_id, "sms", batch, stale_after=stale_after,
+                           after_id=after_id, limit=size)
 
     def record() -> None:
         nonlocal last
@@ -441,28 +480,50 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
 
     pool = _sending_pool(workers)
     finished: "queue.SimpleQueue[Future]" = queue.SimpleQueue()  # O(1) per result, unlike wait()
-    futures = []
-    for message in messages:
-        future = pool.submit(_send_sms, provider, message)
-        future.add_done_callback(finished.put)
-        futures.append(future)
-    try:
-        for _ in futures:
-            while True:
-                try:
-                    future = finished.get(timeout=max(0.01, record_seconds - (time.monotonic() - last)))
-                    break
-                except queue.Empty:
-                    record()
+    futures: list[Future] = []
+    in_flight = 0
+
+    def collect(down_to: int) -> None:
+        """Record answers until at most `down_to` calls are still out."""
+        nonlocal in_flight
+        while in_flight > down_to:
+            try:
+                future = finished.get(timeout=max(0.01, record_seconds - (time.monotonic() - last)))
+            except queue.Empty:
+                record()
+                continue
+            in_flight -= 1
             waiting.append(future.result())
             if len(waiting) >= record_every or time.monotonic() - last >= record_seconds:
                 record()
+
+    upcoming = claim(None)
+    try:
+        while upcoming:
+            current = upcoming
+            try:
+                messages = [_render_sms(render, delivery) for delivery in current]
+            except Exception:
+                collect(0)
+                record()
+                _release(session, current)
+                raise
+            for message in messages:
+                future = pool.submit(_send_sms, provider, message)
+                future.add_done_callback(finished.put)
+                futures.append(future)
+            in_flight += len(messages)
+            upcoming = claim(current[-1].id)  # while the current slice is on the wire
+            # keep the threads busy: the next slice goes in while `workers` calls are out
+            collect(workers if upcoming else 0)
         record()
-    finally:
+    except BaseException:
         # On an error here (the database gone), calls not yet started are not made: their
         # rows stay `sending` for the sweep. Calls in flight finish; they were claimed.
         for future in futures:
             future.cancel()
+        raise
+    finally:
         wait(futures)
     return _finish(results)
 

@@ -15,7 +15,7 @@ data lives. Both backends apply the same rules and return the same rows:
 On PostgreSQL the filtering happens in SQL with PostGIS (the GiST-indexed generated
 column `stops.geom`, which the ORM model does not map; country-only stops through a
 partial index, migration 0007); on SQLite the stops come from the
-in-process `registry.stop_index` (rebuilt whenever `stops` changes) and are tested in
+in-process `registry.stop_index` (kept up to date from the stops' change log) and are tested in
 memory by `geo.join`, then only the winners' full rows are read; a database without the
 registry version (migration 0006) is read directly as before.
 """
@@ -196,8 +196,8 @@ def _plan_for_this_zone(session: Session) -> None:
       zone's own plan takes 0.1 s (bench/affected.py). Every run is planned for its zone.
     * jit: PostgreSQL's JIT compiles the big zone literal for every query (≈0.1 s); the
       indexed plans here never need it."""
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                         "set_config('jit', 'off', true)"))  # true: LOCAL, one round trip
 
 
 def _window(start, end, columns=Stop) -> list:

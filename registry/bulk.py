@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ARRAY, any_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 CHUNK = 5_000  # rows per executemany (SQLite)
+IN_CHUNK = 500  # values per IN (...) lookup (SQLite)
+PG_ANY_CHUNK = 20_000  # values per = ANY(array) lookup (PostgreSQL)
 
 
 def is_postgres(session: Session) -> bool:
@@ -62,3 +64,17 @@ def insert_returning(session: Session, table, rows: list[dict], key: str) -> lis
     for chunk in chunks(rows, CHUNK):
         out.extend(tuple(r) for r in session.execute(insert(table).returning(table.c.id, table.c[key]), chunk))
     return out
+
+
+def membership(session: Session):
+    """(`member(column, values)`, chunk size) for looking rows up by many keys: `IN (...)`
+    on SQLite; `= ANY(array)` with a single array parameter on PostgreSQL, where a long IN
+    list costs more to send and parse than the lookup itself, and a statement whose text
+    changes with the number of values is never reused."""
+    if not is_postgres(session):
+        return (lambda column, values: column.in_(values)), IN_CHUNK
+
+    def member(column, values):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+    return member, PG_ANY_CHUNK

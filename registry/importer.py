@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, TextIO
 
-from sqlalchemy import ARRAY, any_, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from geo import countries, gazetteer
-from registry.bulk import chunks, insert_returning, insert_rows, is_postgres
+from registry.bulk import chunks, insert_returning, insert_rows, membership
 from registry.errors import N_, FieldError, ImportFileError, ValidationFailed
 from registry.models import Stop, Traveller, Trip
 from registry.validation import (
@@ -44,8 +44,6 @@ IMPORT_TRIP_PURPOSE = "import"
 SOURCE = "import"
 MAX_EXTERNAL_ID_LENGTH = 100
 CHUNK = 5_000          # rows per executemany
-IN_CHUNK = 500         # values per IN (...) lookup
-PG_ANY_CHUNK = 20_000  # values per = ANY(array) lookup on PostgreSQL
 PROGRESS_BYTES = 64_000  # report progress about this often
 
 _T = Traveller.__table__
@@ -350,7 +348,7 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
     for g in groups:
         g.stops.sort(key=_stop_key)
 
-    member, in_chunk = _membership(session)
+    member, in_chunk = membership(session)
     existing: dict[str, tuple] = {}  # external_id -> (id, personal)
     for chunk in chunks(list(by_ext), in_chunk):
         for r in session.execute(
@@ -442,17 +440,3 @@ def _write(session: Session, groups: list[_Group], report: ImportReport,
     report.stops = len(stop_rows)
     session.flush()
 
-
-# --- lookups ------------------------------------------------------------------------------
-
-def _membership(session: Session):
-    """(`member(column, values)`, chunk size): `IN (...)` on SQLite; `= ANY(array)` with a
-    single array parameter on PostgreSQL, where a long IN list costs more to send and parse
-    than the lookup itself."""
-    if not is_postgres(session):
-        return (lambda column, values: column.in_(values)), IN_CHUNK
-
-    def member(column, values):
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-
-    return member, PG_ANY_CHUNK

@@ -3,30 +3,58 @@
 Without it the SQLite path re-reads the window's stops from the file on every call
 (0.4-1.9 s at 170k stops), because SQLite has no index that narrows by place. The stops'
 coordinates, dates, travellers and countries are read once into numpy arrays, with a
-spatial grid over the located stops, and reused until the registry changes.
+spatial grid over the located stops, and kept up to date as the registry changes.
 
 Never stale: the cache is keyed by the database URL and `registry_version.version`, which
 SQLite triggers set to a fresh random value on every insert, delete and update of a cached
-column of `stops` (migration 0006). Each call reads the version (one tiny query) and
-rebuilds when it differs; the version is read again after a rebuild, so rows that changed
-while they were read are used for that call only and never cached. A transaction's own
-uncommitted writes change the version too, so it gets an index of what it sees. If the
-version table or a trigger is missing (a database not migrated, or a later migration
-rebuilt `stops` and dropped the triggers) `current_index` returns None and the caller reads
-the database as before: slower, never wrong.
+column of `stops` (migrations 0006 and 0008). Each call reads the version (one tiny query)
+and, when it differs, brings an index up to date; the version is read again afterwards, so
+rows that changed while they were read are used for that call only and never cached. A
+transaction's own uncommitted writes change the version too, so it gets an index of what
+it sees. If the version table or a trigger is missing (a database not migrated, or a
+later migration rebuilt `stops` and dropped the triggers) `current_index` returns None and
+the caller reads the database as before: slower, never wrong.
+
+Up to date without re-reading the table: since migration 0008 the triggers write the
+version and a row of `stop_changes` together: (seq, stop id, prev = the version before,
+tag = the version after). The log is the version's history. An index of version V keeps
+the seq of the last log row it includes (`anchor`; that row's tag is V). When the version
+moves, the cached index of the same database with the newest anchor whose row is still in
+the log with tag V is the parent (a rolled-back transaction's seqs are handed out again,
+never with the same tag). One statement reads the log from that row on and the current
+version, and they must chain: each row's `prev` is the tag before it and the last tag is
+the version. If they do not, the version changed without a log row (0006's trigger bodies
+put back by a later migration, a hand-made update) and the index is rebuilt from the table
+rather than miss those writes. Otherwise only the changed stops' current rows are read, by
+primary key, and the new index shares the parent's arrays: the changed stops' old entries
+are flagged in `gone` (one byte per stop, copied only when a stop of the base changed) and
+their current rows form a small `overlay` that every query scans in full (no grid; the
+exact zone test decides). Measured at 1.7M stops on an idle 2-core box, where a full
+rebuild took 2.7 s (25 s when loaded): 0.5-0.7 ms to follow a registration or a moved stop
+(9 ms for the first one of a process), 0.07 s for 20k registrations at once, and a full
+overlay (`OVERLAY_LIMIT` = 20k stops) adds about 1 ms per query. The change that takes
+the overlay past that limit merges it into a new base in memory (a compaction: the arrays
+re-sorted, no file read: 0.57 s). A full rebuild from the table remains for the first
+index of a process, a database without the log (migrated only to 0006), an anchor pruned
+from the log (0008 keeps its last 100k rows), a broken chain, or more than `REPLAY_LIMIT`
+changes (and a quarter of the stops) behind. The answers are those of a full rebuild: the
+same rows, only their order inside the arrays differs, and no caller depends on it.
 
 The spatial index is a 1-degree grid (stops sorted by cell, with each cell's first
 position), not a shapely STRtree: an STRtree over the points costs about 430 bytes of
 memory per stop and 0.6 s to build per 150k stops (GEOS point objects); the grid adds
 no per-stop memory (the stops are stored sorted by cell) and answers a zone's boxes with slices.
-Memory: about 40 bytes per stop (measured: 6.9 MB for 170k stops, 64 MB for 1.7M) plus
-0.5 MB of grid offsets; at most `MAX_ENTRIES` indexes are kept per process. Rebuilding
-reads the whole table, which the first affected-set query after a change pays (measured on
-a loaded 2-core box: 1.7 s for 170k stops, 25 s for 1.7M).
-Thread-safe: indexes are immutable once built and rebuilds happen under a lock.
+Memory: about 43 bytes per stop (measured: 72.8 MB for 1.7M stops; the columns take 40,
+the by-id order that finds a changed stop 4) plus 0.5 MB of grid offsets and room for
+2 * OVERLAY_LIMIT replayed stops (1.6 MB); indexes derived from one another share all of
+it, and at most `MAX_ENTRIES` indexes are kept per process, least recently used out.
+Thread-safe: an index never changes once built (replayed rows go to slots after every
+existing index's end, each handed out once) and indexes are built or derived under a lock.
+See bench/affected.py for the figures.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections import OrderedDict
@@ -40,20 +68,31 @@ from sqlalchemy.orm import Session
 from geo.join import located_mask
 from geo.zones import Zone
 
-MAX_ENTRIES = 2  # indexes kept per process (e.g. a write transaction's view and the committed one)
+MAX_ENTRIES = 2  # indexes kept per process, least recently used out (e.g. a write
+# transaction's view and the committed one)
+OVERLAY_LIMIT = 20_000  # changed stops kept beside the base before a compaction
+REPLAY_LIMIT = 50_000  # log rows replayed at most (beyond 1000: at most a quarter of the stops)
 OPEN = np.iinfo(np.int32).max  # the day number of "no departure date"
 TRIGGERS = ("stops_version_insert", "stops_version_delete", "stops_version_update")
+# how an index was made (StopIndex.made_by)
+FULL, REPLAYED, COMPACTED = "full rebuild", "replayed changes", "compacted"
 _JULIAN_DAY_OF_ORDINAL_0 = 1721424.5  # julianday(d) - this == d.toordinal()
 _CELL_DEG = 1.0
 _COLS = int(360 / _CELL_DEG)
 _ROWS = int(180 / _CELL_DEG)
 
 _SCHEMA_SQL = (
-    "SELECT count(*) FROM sqlite_master WHERE (type = 'table' AND name = 'registry_version') "
-    "OR (type = 'trigger' AND tbl_name = 'stops' AND name IN ({}))".format(
-        ", ".join(f"'{name}'" for name in TRIGGERS))
+    "SELECT name FROM sqlite_master WHERE (type = 'table' AND name IN "
+    "('registry_version', 'stop_changes')) OR (type = 'trigger' AND tbl_name = 'stops' "
+    "AND name IN ({}))".format(", ".join(f"'{name}'" for name in TRIGGERS))
 )
+_VERSIONED = frozenset({"registry_version", *TRIGGERS})
 _VERSION_SQL = "SELECT version FROM registry_version WHERE id = 1"
+_SNAPSHOT_VERSION = "(SELECT version FROM registry_version WHERE id = 1)"
+_LAST_CHANGE_SQL = f"SELECT seq, tag, {_SNAPSHOT_VERSION} FROM stop_changes ORDER BY seq DESC LIMIT 1"
+# the anchor row (if still there), the changes after it and the version: one snapshot
+_CHANGES_SQL = (f"SELECT seq, prev, tag, stop_id, {_SNAPSHOT_VERSION} FROM stop_changes "
+                "WHERE seq >= ? ORDER BY seq LIMIT ?")
 # the full rows of the winners, by stop id: one JSON array parameter (SQLite >= 3.38 or JSON1)
 ROWS_BY_ID_SQL = (
     "SELECT stops.id, stops.traveller_id, travellers.external_id, stops.precision, "
@@ -61,51 +100,165 @@ ROWS_BY_ID_SQL = (
     "JOIN travellers ON travellers.id = stops.traveller_id "
     "WHERE stops.id IN (SELECT value FROM json_each(?))"
 )
+_LOCATED_WHERE = "precision != 'country' AND lat IS NOT NULL AND lon IS NOT NULL"
+_COUNTRY_WHERE = "precision = 'country'"
 _LOCATED_SQL = (
     "SELECT id, traveller_id, lon, lat, julianday(arrival), "
-    "coalesce(julianday(departure), 1e12) FROM stops "
-    "WHERE precision != 'country' AND lat IS NOT NULL AND lon IS NOT NULL"
+    f"coalesce(julianday(departure), 1e12) FROM stops WHERE {_LOCATED_WHERE}"
 )
 _COUNTRY_SQL = (
     "SELECT country, id, traveller_id, julianday(arrival), coalesce(julianday(departure), 1e12) "
-    "FROM stops WHERE precision = 'country' ORDER BY country"
+    f"FROM stops WHERE {_COUNTRY_WHERE} ORDER BY country"
+)
+# the changed stops' current rows, classified by the same conditions as the two above
+_CHANGED_SQL = (
+    "SELECT id, traveller_id, lon, lat, julianday(arrival), "
+    f"coalesce(julianday(departure), 1e12), country, {_LOCATED_WHERE}, {_COUNTRY_WHERE} "
+    "FROM stops WHERE id IN (SELECT value FROM json_each(?))"
 )
 _LOCATED_DTYPE = np.dtype([("id", "i8"), ("traveller", "i8"), ("lon", "f8"), ("lat", "f8"),
                            ("arrival", "f8"), ("departure", "f8")])
+_COLUMNS = ("stop_id", "traveller_id", "lon", "lat", "arrival", "departure")
+_COLUMN_TYPES = ("i8", "i8", "f8", "f8", "i4", "i4")
+
+
+class _Store:
+    """The located stops' columns: the base (sorted by grid cell) then room for replayed
+    rows. A slot is handed out once and written once, after every slot handed out before,
+    so what an index can reach never changes; the derived indexes of one base share it.
+    Used under the module lock."""
+
+    def __init__(self, columns: dict[str, np.ndarray], room: int) -> None:
+        self.base = int(columns["stop_id"].size)
+        self.capacity = self.base + room
+        for name, dtype in zip(_COLUMNS, _COLUMN_TYPES):
+            array = np.empty(self.capacity, dtype=dtype)
+            array[:self.base] = columns[name]
+            setattr(self, name, array)
+        self.used = self.base
+
+    def has_room(self, count: int) -> bool:
+        return self.used + count <= self.capacity
+
+    def append(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """Write rows to fresh slots; their positions."""
+        count = int(columns["stop_id"].size)
+        first, self.used = self.used, self.used + count
+        for name in _COLUMNS:
+            getattr(self, name)[first:self.used] = columns[name]
+        return np.arange(first, self.used, dtype=np.int64)
+
+    def view(self, name: str) -> np.ndarray:
+        """A column as far as it is written now (what an index made now can reach)."""
+        return getattr(self, name)[:self.used]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, name).nbytes for name in _COLUMNS)
+
+
+@dataclass(frozen=True)
+class _CountryRows:
+    """Country-only stops as parallel arrays (the replayed ones, or the input of a build)."""
+
+    code: np.ndarray  # str
+    stop_id: np.ndarray  # int64
+    traveller_id: np.ndarray  # int64
+    arrival: np.ndarray  # int32 day numbers
+    departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
+
+    @staticmethod
+    def empty() -> "_CountryRows":
+        return _CountryRows(np.zeros(0, dtype="U2"),
+                            *(np.zeros(0, dtype=t) for t in ("i8", "i8", "i4", "i4")))
+
+    def __len__(self) -> int:
+        return int(self.stop_id.size)
+
+    def take(self, which: np.ndarray) -> "_CountryRows":
+        return _CountryRows(*(getattr(self, f.name)[which] for f in dataclasses.fields(self)))
+
+    def without(self, stop_ids: np.ndarray) -> "_CountryRows":
+        return self.take(~np.isin(self.stop_id, stop_ids)) if len(self) else self
+
+    def plus(self, other: "_CountryRows") -> "_CountryRows":
+        if not len(other):
+            return self
+        return _CountryRows(*(np.concatenate((getattr(self, f.name), getattr(other, f.name)))
+                              for f in dataclasses.fields(self)))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in dataclasses.fields(self))
 
 
 @dataclass(frozen=True, eq=False)
 class StopIndex:
-    """Where and when the stops are, as of one registry version. Located stops are sorted
-    by grid cell; `cell_start[c]` is the position of cell c's first stop."""
+    """Where and when the stops are, as of one registry version. The base's located stops
+    are sorted by grid cell; `cell_start[c]` is the position of cell c's first stop.
+    Positions past the base (`overlay`) hold stops changed since the base was built; base
+    entries whose stop changed since are flagged in `gone`."""
 
     version: int
-    stop_id: np.ndarray  # int64, located stops
+    anchor: int | None  # seq of the last change-log row included (its tag is `version`)
+    made_by: str  # FULL, REPLAYED or COMPACTED
+    # located stops, by position: the base, then replayed rows (only `overlay`'s are ours)
+    stop_id: np.ndarray  # int64
     traveller_id: np.ndarray  # int64
     lon: np.ndarray  # float64, as stored
     lat: np.ndarray  # float64
     arrival: np.ndarray  # int32 day numbers (date.toordinal())
     departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
-    cell_start: np.ndarray  # int64, _ROWS * _COLS + 1 entries
-    edge: np.ndarray  # positions of stops on the antimeridian (lon ±180): always candidates
-    # country-only stops, sorted by country; `country_slice[code]` = (first, end) positions
+    cell_start: np.ndarray  # int64, _ROWS * _COLS + 1 entries, over the base
+    edge: np.ndarray  # base positions of stops on the antimeridian (lon ±180): always candidates
+    by_id: np.ndarray  # int32 base positions in stop id order (finds a changed stop)
+    gone: np.ndarray | None  # bool per base position: changed or deleted since the base
+    overlay: np.ndarray  # int64 positions past the base: the changed stops' current rows
+    # country-only stops of the base, sorted by country; `country_slice[code]` = (first, end)
     country_stop_id: np.ndarray  # int64
     country_traveller_id: np.ndarray  # int64
     country_arrival: np.ndarray  # int32 day numbers
     country_departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
     country_slice: dict
+    country_by_id: np.ndarray  # int32 base positions in stop id order
+    country_gone: np.ndarray | None  # bool per base position
+    country_overlay: _CountryRows  # the changed country-only stops' current rows
+    store: _Store  # shared by the indexes derived from the same base
+
+    @property
+    def located_count(self) -> int:
+        """How many located stops this index holds."""
+        gone = 0 if self.gone is None else int(np.count_nonzero(self.gone))
+        return self.store.base - gone + int(self.overlay.size)
+
+    @property
+    def country_count(self) -> int:
+        """How many country-only stops this index holds."""
+        gone = 0 if self.country_gone is None else int(np.count_nonzero(self.country_gone))
+        return int(self.country_stop_id.size) - gone + len(self.country_overlay)
+
+    @property
+    def overlay_count(self) -> int:
+        """Stops changed since the base was built (scanned in full by every query)."""
+        return int(self.overlay.size) + len(self.country_overlay)
 
     @property
     def nbytes(self) -> int:
-        arrays = [self.stop_id, self.traveller_id, self.lon, self.lat, self.arrival,
-                  self.departure, self.cell_start, self.edge, self.country_stop_id,
-                  self.country_traveller_id, self.country_arrival, self.country_departure]
-        return sum(a.nbytes for a in arrays)
+        """Memory held (the store's room included; shared with derived indexes)."""
+        arrays = [self.cell_start, self.edge, self.by_id, self.overlay, self.country_stop_id,
+                  self.country_traveller_id, self.country_arrival, self.country_departure,
+                  self.country_by_id]
+        arrays += [a for a in (self.gone, self.country_gone) if a is not None]
+        return self.store.nbytes + sum(a.nbytes for a in arrays) + self.country_overlay.nbytes
 
     def located(self, zone: Zone, start_day: int, end_day: int | None) -> np.ndarray:
         """Positions of the located stops in the window and in the zone (circles: within
         the geodesic radius), in position order."""
         pos = self._candidates(zone)
+        if self.gone is not None and pos.size:
+            pos = pos[~self.gone[pos]]
+        if self.overlay.size:  # few: no grid, the exact test below decides
+            pos = np.concatenate((pos, self.overlay))
         if pos.size == 0:
             return pos
         keep = self.departure[pos] >= start_day
@@ -119,19 +272,28 @@ class StopIndex:
     def country_only(self, countries: Iterable[str], start_day: int,
                      end_day: int | None) -> tuple[np.ndarray, np.ndarray]:
         """(stop ids, traveller ids) of the country-only stops of these countries in the window."""
+        countries = set(countries)
         slices = [self.country_slice[c] for c in countries if c in self.country_slice]
-        if not slices:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        pos = np.concatenate([np.arange(first, end) for first, end in slices])
+        pos = (np.concatenate([np.arange(first, end) for first, end in slices])
+               if slices else np.zeros(0, dtype=np.int64))
         keep = self.country_departure[pos] >= start_day
         if end_day is not None:
             keep &= self.country_arrival[pos] <= end_day
+        if self.country_gone is not None:
+            keep &= ~self.country_gone[pos]
         pos = pos[keep]
-        return self.country_stop_id[pos], self.country_traveller_id[pos]
+        stops, travellers = self.country_stop_id[pos], self.country_traveller_id[pos]
+        extra = self.country_overlay
+        if len(extra) and countries:
+            keep = np.isin(extra.code, list(countries)) & (extra.departure >= start_day)
+            if end_day is not None:
+                keep &= extra.arrival <= end_day
+            stops = np.concatenate((stops, extra.stop_id[keep]))
+            travellers = np.concatenate((travellers, extra.traveller_id[keep]))
+        return stops, travellers
 
     def _candidates(self, zone: Zone) -> np.ndarray:
-        """Positions of the stops in the grid cells that the zone's parts' boxes cover."""
+        """Base positions of the stops in the grid cells that the zone's parts' boxes cover."""
         geom = zone.prefilter_geometry
         boxes = shapely.bounds(np.array(getattr(geom, "geoms", [geom]), dtype=object))
         boxes = boxes[np.isfinite(boxes).all(axis=1)]  # empty parts have no box
@@ -178,29 +340,47 @@ def current_index(session: Session) -> StopIndex | None:
     conn = session.connection()
     cursor = conn.connection.cursor()  # the session's DBAPI connection: two tiny queries
     try:
-        if cursor.execute(_SCHEMA_SQL).fetchone()[0] != 1 + len(TRIGGERS):
+        present = {name for (name,) in cursor.execute(_SCHEMA_SQL)}
+        if not present >= _VERSIONED:
             return None
         row = cursor.execute(_VERSION_SQL).fetchone()
         if row is None or row[0] is None:
             return None
         version = int(row[0])
-        key = (conn.engine.url.render_as_string(hide_password=False), version)
+        url = conn.engine.url.render_as_string(hide_password=False)
+        key = (url, version)
         index = _cache.get(key)
         if index is not None:
+            _touch(key)
             return index
         with _lock:
             index = _cache.get(key)
             if index is not None:
+                _cache.move_to_end(key)
                 return index
-            index = _build(cursor, version)
-            if cursor.execute(_VERSION_SQL).fetchone()[0] == version:
-                _cache[key] = index
+            logged = "stop_changes" in present
+            index = _replayed(cursor, url) if logged else None
+            if index is None:
+                index = _build(cursor, version, logged)
+            if cursor.execute(_VERSION_SQL).fetchone()[0] == index.version:
+                _cache[(url, index.version)] = index
                 while len(_cache) > MAX_ENTRIES:
                     _cache.popitem(last=False)
             # else: stops changed while they were read; good for this call, never cached
             return index
     finally:
         cursor.close()
+
+
+def _touch(key) -> None:
+    """Keep a used index longest (the committed view outlives a rolled-back transaction's,
+    so it stays a parent), unless the lock is busy: a hit never waits for a build."""
+    if _lock.acquire(blocking=False):
+        try:
+            if key in _cache:
+                _cache.move_to_end(key)
+        finally:
+            _lock.release()
 
 
 def rows_by_id(session: Session, stop_ids: list[int]) -> dict[int, tuple]:
@@ -218,33 +398,175 @@ def clear() -> None:
         _cache.clear()
 
 
-def _build(cursor, version: int) -> StopIndex:
+# --------------------------------------------------------------------------- replaying the log
+
+
+def _replayed(cursor, url: str) -> StopIndex | None:
+    """A cached index of this database brought up to date from the change log, or None
+    (no parent whose history still holds, a version change that is not in the log, or too
+    far behind: rebuild)."""
+    parents = sorted((index for (u, _v), index in _cache.items()
+                      if u == url and index.anchor is not None),
+                     key=lambda index: index.anchor, reverse=True)
+    for parent in parents:
+        limit = min(REPLAY_LIMIT, max(1_000, (parent.located_count + parent.country_count) // 4))
+        rows = cursor.execute(_CHANGES_SQL, (parent.anchor, limit + 2)).fetchall()
+        if not rows or rows[0][0] != parent.anchor or rows[0][2] != parent.version:
+            continue  # pruned, or written by a transaction that rolled back: not our history
+        if len(rows) > limit + 1:
+            return None
+        version = rows[0][4]
+        if rows[-1][2] != version or any(row[1] != before[2] for before, row in zip(rows, rows[1:])):
+            return None  # the version changed without a log row: writes we cannot replay
+        changed = np.unique(np.array([row[3] for row in rows[1:]], dtype=np.int64))
+        return _replay(cursor, parent, changed, version, rows[-1][0])
+    return None
+
+
+def _replay(cursor, parent: StopIndex, changed: np.ndarray, version: int,
+            anchor: int) -> StopIndex:
+    """`parent` with the stops `changed` (ids) replaced by their current rows."""
+    located, country = _read_changed(cursor, changed)
+    store = parent.store
+    gone = _flag(parent.gone, _find(parent.stop_id, parent.by_id, changed), store.base)
+    country_gone = _flag(parent.country_gone,
+                         _find(parent.country_stop_id, parent.country_by_id, changed),
+                         parent.country_stop_id.size)
+    kept = parent.overlay[~np.isin(parent.stop_id[parent.overlay], changed)]
+    country_overlay = parent.country_overlay.without(changed).plus(country)
+    added = located["stop_id"].size
+    if (kept.size + added + len(country_overlay) > OVERLAY_LIMIT
+            or not store.has_room(added)):
+        return _compact(parent, gone, kept, located, country_gone, country_overlay, version, anchor)
+    overlay = np.concatenate((kept, store.append(located))) if added else kept
+    return dataclasses.replace(
+        parent, version=version, anchor=anchor, made_by=REPLAYED,
+        **{name: store.view(name) for name in _COLUMNS},
+        gone=gone, overlay=overlay, country_gone=country_gone, country_overlay=country_overlay)
+
+
+def _read_changed(cursor, ids: np.ndarray) -> tuple[dict[str, np.ndarray], _CountryRows]:
+    """The current rows of these stops (deleted ones have none): located, country-only."""
+    rows = cursor.execute(_CHANGED_SQL, (json.dumps(ids.tolist()),)).fetchall() if ids.size else []
+    located = [r for r in rows if r[7]]
+    country = [r for r in rows if r[8]]
+    table = np.array([r[:6] for r in located], dtype=float).reshape(-1, 6)
+    located_columns = {
+        "stop_id": table[:, 0].astype(np.int64), "traveller_id": table[:, 1].astype(np.int64),
+        "lon": table[:, 2], "lat": table[:, 3],
+        "arrival": _days(table[:, 4]), "departure": _days(table[:, 5]),
+    }
+    ctable = np.array([(r[0], r[1], r[4], r[5]) for r in country], dtype=float).reshape(-1, 4)
+    country_rows = _CountryRows(
+        np.array([r[6] for r in country], dtype=str).reshape(-1),
+        ctable[:, 0].astype(np.int64), ctable[:, 1].astype(np.int64),
+        _days(ctable[:, 2]), _days(ctable[:, 3]))
+    return located_columns, country_rows
+
+
+def _find(stop_id: np.ndarray, by_id: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Base positions of those of `ids` (sorted) that the base holds: a binary search of
+    `stop_id[by_id]` (sorted) for all of them at once, without materialising it."""
+    n = by_id.size
+    if n == 0 or ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = np.zeros(ids.size, dtype=np.int64)
+    hi = np.full(ids.size, n, dtype=np.int64)
+    while True:
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        right = active & (stop_id[by_id[np.minimum(mid, n - 1)]] < ids)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(active & ~right, mid, hi)
+    held = lo < n
+    at = by_id[lo[held]].astype(np.int64)
+    return at[stop_id[at] == ids[held]]
+
+
+def _flag(gone: np.ndarray | None, positions: np.ndarray, size: int) -> np.ndarray | None:
+    """`gone` with these positions set (a copy: the parent's stays as it was)."""
+    if positions.size == 0:
+        return gone
+    gone = np.zeros(size, dtype=bool) if gone is None else gone.copy()
+    gone[positions] = True
+    return gone
+
+
+def _compact(parent: StopIndex, gone, kept: np.ndarray, located: dict[str, np.ndarray],
+             country_gone, country_overlay: _CountryRows, version: int, anchor: int) -> StopIndex:
+    """A new base from the parent's live rows and the changed ones: memory only."""
+    base = np.arange(parent.store.base) if gone is None else np.flatnonzero(~gone)
+    live = np.concatenate((base, kept))
+    columns = {name: np.concatenate((getattr(parent, name)[live], located[name]))
+               for name in _COLUMNS}
+    slices = sorted(parent.country_slice.items(), key=lambda item: item[1])
+    codes = np.repeat(np.array([code for code, _ in slices], dtype=str),
+                      [end - first for _, (first, end) in slices])
+    country = _CountryRows(codes, parent.country_stop_id, parent.country_traveller_id,
+                           parent.country_arrival, parent.country_departure)
+    if country_gone is not None:
+        country = country.take(~country_gone)
+    return _assemble(columns, country.plus(country_overlay), version, anchor, COMPACTED)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _build(cursor, version: int, logged: bool) -> StopIndex:
+    """An index of the whole table. The last change is read first: a row written while the
+    table is read is then after the anchor and will be replayed (and this index is not
+    cached: the version moved). It is an anchor only if its tag is the version: else the
+    version changed without the log (0006's triggers, no log) and no replay can be trusted."""
+    last = cursor.execute(_LAST_CHANGE_SQL).fetchone() if logged else None
     rows = np.fromiter(cursor.execute(_LOCATED_SQL), dtype=_LOCATED_DTYPE)
     country_rows = cursor.execute(_COUNTRY_SQL).fetchall()
-    wrapped = (rows["lon"] + 180.0) % 360.0 - 180.0
-    wrapped[rows["lon"] == 180.0] = 180.0
-    cell = _row(rows["lat"]) * _COLS + _col(wrapped)
+    columns = {"stop_id": rows["id"], "traveller_id": rows["traveller"], "lon": rows["lon"],
+               "lat": rows["lat"], "arrival": _days(rows["arrival"]),
+               "departure": _days(rows["departure"])}
+    table = np.array([r[1:] for r in country_rows], dtype=float).reshape(-1, 4)
+    country = _CountryRows(np.array([r[0] for r in country_rows], dtype=str).reshape(-1),
+                           table[:, 0].astype(np.int64), table[:, 1].astype(np.int64),
+                           _days(table[:, 2]), _days(table[:, 3]))
+    anchor = last[0] if last is not None and last[1] == last[2] == version else None
+    return _assemble(columns, country, version, anchor, FULL)
+
+
+def _assemble(columns: dict[str, np.ndarray], country: _CountryRows, version: int,
+              anchor: int | None, made_by: str) -> StopIndex:
+    """The index of these rows: located stops sorted by grid cell, country-only ones by
+    country, both with their by-id order."""
+    lon, lat = columns["lon"], columns["lat"]
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    wrapped[lon == 180.0] = 180.0
+    cell = _row(lat) * _COLS + _col(wrapped)
     order = np.argsort(cell, kind="stable")
-    rows, cell, wrapped = rows[order], cell[order], wrapped[order]
+    cell, wrapped = cell[order], wrapped[order]
+    store = _Store({name: columns[name][order] for name in _COLUMNS}, room=2 * OVERLAY_LIMIT)
     cell_start = np.searchsorted(cell, np.arange(_ROWS * _COLS + 1), side="left").astype(np.int64)
 
-    country_slice: dict[str, tuple[int, int]] = {}
-    for i, row in enumerate(country_rows):  # sorted by country
-        first, _end = country_slice.get(row[0], (i, i))
-        country_slice[row[0]] = (first, i + 1)
-    country = np.array([r[1:] for r in country_rows], dtype=float).reshape(-1, 4)
+    country = country.take(np.argsort(country.code, kind="stable"))
+    bounds = np.flatnonzero(country.code[1:] != country.code[:-1]) + 1
+    firsts = np.concatenate(([0], bounds)) if len(country) else np.zeros(0, dtype=np.int64)
+    ends = np.append(bounds, len(country)) if len(country) else firsts
+    country_slice = {str(country.code[f]): (int(f), int(e)) for f, e in zip(firsts, ends)}
 
     return StopIndex(
-        version=version,
-        stop_id=rows["id"].copy(), traveller_id=rows["traveller"].copy(),
-        lon=rows["lon"].copy(), lat=rows["lat"].copy(),
-        arrival=_days(rows["arrival"]), departure=_days(rows["departure"]),
+        version=version, anchor=anchor, made_by=made_by,
+        **{name: store.view(name) for name in _COLUMNS},
         cell_start=cell_start, edge=np.flatnonzero(np.abs(wrapped) == 180.0),
-        country_stop_id=country[:, 0].astype(np.int64),
-        country_traveller_id=country[:, 1].astype(np.int64),
-        country_arrival=_days(country[:, 2]), country_departure=_days(country[:, 3]),
-        country_slice=country_slice,
+        by_id=_id_order(store.view("stop_id")), gone=None,
+        overlay=np.zeros(0, dtype=np.int64),
+        country_stop_id=country.stop_id, country_traveller_id=country.traveller_id,
+        country_arrival=country.arrival, country_departure=country.departure,
+        country_slice=country_slice, country_by_id=_id_order(country.stop_id),
+        country_gone=None, country_overlay=_CountryRows.empty(), store=store,
     )
+
+
+def _id_order(stop_ids: np.ndarray) -> np.ndarray:
+    return np.argsort(stop_ids).astype(np.int32)
 
 
 def _days(julian: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Delivery rows: created once, claimed once, sent once, statuses only move forward."""
+from collections import Counter
 from datetime import timedelta, timezone
 
 import pytest
@@ -327,3 +328,36 @@ def test_concurrent_claims_never_hand_out_a_row_twice(session_factory):
     assert errors == []
     ids = [i for got in claimed for i in got]
     assert len(ids) == len(set(ids)) == 60
+
+
+def test_a_limited_claim_takes_the_lowest_ids_above_after_id_and_leaves_the_rest_pending(session):
+    create_deliveries(session, 1, rows(6), {"email": 6})
+    session.commit()
+    first = claim_batch(session, 1, "email", 0, limit=2)
+    second = claim_batch(session, 1, "email", 0, after_id=first[-1].id, limit=2)
+    assert [d.recipient_id for d in first] == [1, 2]
+    assert [d.recipient_id for d in second] == [3, 4]
+    session.expire_all()
+    assert Counter(d.status for d in session.scalars(select(Delivery))) == {"sending": 4, "pending": 2}
+
+
+def test_a_limited_claim_walking_up_the_ids_does_not_take_back_a_row_put_back_to_pending(session):
+    create_deliveries(session, 1, rows(4), {"email": 4})
+    session.commit()
+    first = claim_batch(session, 1, "email", 0, limit=2)
+    record_results(session, [SendResult(first[0].id, False, None, "429", True)])
+    session.commit()
+    second = claim_batch(session, 1, "email", 0, after_id=first[-1].id, limit=2)
+    assert [d.recipient_id for d in second] == [3, 4]
+    assert claim_batch(session, 1, "email", 0, after_id=second[-1].id, limit=2) == []
+
+
+def test_two_limited_claims_from_two_workers_never_share_a_row(session_factory):
+    with session_factory() as s:
+        create_deliveries(s, 1, rows(5), {"email": 5})
+        s.commit()
+    with session_factory() as a, session_factory() as b:
+        first = claim_batch(a, 1, "email", 0, limit=3)
+        second = claim_batch(b, 1, "email", 0, limit=3)
+    assert [d.recipient_id for d in first] == [1, 2, 3]
+    assert [d.recipient_id for d in second] == [4, 5]

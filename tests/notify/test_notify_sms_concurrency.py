@@ -208,3 +208,52 @@ def test_a_provider_that_raises_leaves_its_rows_pending_for_a_retry(session):
         send_sms_batch(session, 1, 0, Exploding(meet=1), render, concurrency=3)
     assert err.value.pending == 3
     assert statuses(session) == {"sent": 3, "pending": 3}
+
+
+class WorkerKilled(BaseException):
+    """What a SIGKILL looks like from inside: nothing of the batch's code runs after it."""
+
+
+def test_a_large_batch_is_claimed_a_slice_at_a_time_so_a_dying_worker_leaves_the_rest_pending(session):
+    create_deliveries(session, 1, sms_rows(40), {"sms": 40})
+    session.commit()
+
+    class DiesAtTheTenthCall(OverlapProvider):
+        def send(self, message):
+            if len(self.sent) >= 9:
+                raise WorkerKilled()
+            return super().send(message)
+
+    provider = DiesAtTheTenthCall(meet=1)
+    with pytest.raises(WorkerKilled):
+        send_sms_batch(session, 1, 0, provider, render, concurrency=2, claim_slice=5)
+    found = statuses(session)
+    # claimed: the ten calls made plus at most the slice being sent and the next one
+    assert found["sending"] + found["sent"] <= 10 + 2 * 5
+    assert found["pending"] >= 40 - (10 + 2 * 5) and sum(found.values()) == 40
+
+
+def test_every_slice_of_a_large_batch_is_sent_once_and_recorded(session):
+    create_deliveries(session, 1, sms_rows(23), {"sms": 23})
+    session.commit()
+    provider = OverlapProvider(meet=1)
+    results = send_sms_batch(session, 1, 0, provider, render, concurrency=3, claim_slice=4)
+    assert sorted(provider.sent) == sorted(r.delivery_id for r in results)
+    assert len(provider.sent) == len(set(provider.sent)) == 23
+    assert statuses(session) == {"sent": 23}
+
+
+def test_a_render_error_in_a_later_slice_keeps_what_was_sent_and_releases_the_rest(session):
+    create_deliveries(session, 1, sms_rows(12), {"sms": 12})
+    session.commit()
+    provider = OverlapProvider(meet=1)
+
+    def broken(delivery):
+        if delivery.recipient_id == 9:
+            raise RuntimeError("template error")
+        return render(delivery)
+
+    with pytest.raises(RuntimeError):
+        send_sms_batch(session, 1, 0, provider, broken, concurrency=2, claim_slice=4)
+    assert sorted(provider.sent) == list(range(1, 9))  # two whole slices went out, once each
+    assert statuses(session) == {"sent": 8, "pending": 4}

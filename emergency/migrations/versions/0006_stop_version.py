@@ -11,7 +11,9 @@ Cost measured on this machine: about 7 µs per inserted row (a 100k-row bulk ins
 from 0.40 s to 1.09 s in raw sqlite3), small beside the rest of a registration.
 
 A later migration that rebuilds `stops` on SQLite (`op.batch_alter_table("stops")` copies
-the table and drops its triggers) must create the triggers again (call `create_triggers()`);
+the table and drops its triggers) must create the triggers again (since 0008: call 0008's
+`create_triggers()`, which also keeps the change log; 0006's would still be correct, with
+every write then costing the next query a full rebuild);
 `registry.stop_index` checks that they exist and, if not, falls back to reading the
 database on every call, so a missing trigger costs speed, never correctness.
 
