@@ -136,9 +136,21 @@ def _baseline_sms(args) -> int:
     body = ("Consular alert: Bench. Are you safe? Reply 1 if safe, 2 if you need help.\n\n"
             "Alerte consulaire : Bench. Etes-vous en sécurité? Répondez 1 si vous etes en sécurité, "
             "2 si vous avez besoin d'aide.")
+    started = _cpu_seconds()
     with ThreadPoolExecutor(max(1, concurrency)) as pool:
-        return sum(r.ok for r in pool.map(lambda i: sms.send(SmsMessage(i, f"+3519{i:08d}", body)),
-                                          range(first, first + count)))
+        ok = sum(r.ok for r in pool.map(lambda i: sms.send(SmsMessage(i, f"+3519{i:08d}", body)),
+                                        range(first, first + count)))
+    return ok, _cpu_seconds() - started
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) a process has used: this one, or `pid` from /proc."""
+    if pid is None:
+        usage = os.times()
+        return usage.user + usage.system
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _baseline_email(args) -> int:
@@ -167,15 +179,17 @@ def baseline(fakes: dict, count: int, workers: int, email_batch: int, concurrenc
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], 10**8, 1, 1)] * workers))  # warm up
         started = time.perf_counter()
-        sms_ok = sum(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], f, n, concurrency)
-                                              for f, n in zip(firsts, share)]))
+        sent = list(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], f, n, concurrency)
+                                             for f, n in zip(firsts, share)]))
+        sms_ok, sms_cpu = sum(ok for ok, _ in sent), sum(cpu for _, cpu in sent)
         sms_seconds = time.perf_counter() - started
         # Email: whole batches per client, as the workers do.
         batches = [(f, n) for f, n in zip(firsts, share)]
         started = time.perf_counter()
         email_ok = sum(pool.map(_baseline_email, [(fakes["sendgrid"], f, n, email_batch) for f, n in batches]))
         email_seconds = time.perf_counter() - started
-    return {"sms_rate": sms_ok / sms_seconds, "sms_ok": sms_ok, "email_rate": email_ok / email_seconds,
+    return {"sms_rate": sms_ok / sms_seconds, "sms_ok": sms_ok, "sms_cpu_ms": 1000 * sms_cpu / max(sms_ok, 1),
+            "email_rate": email_ok / email_seconds,
             "email_ok": email_ok}
 
 
@@ -258,6 +272,7 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(workers)]
     time.sleep(3)  # let the workers import and register before the clock starts
+    cpu_before = [_cpu_seconds(proc.pid) for proc in procs]
     started = time.time()
     alert_id = send_alert(env)
     peaks = [0.0] * workers
@@ -276,6 +291,7 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
                 raise RuntimeError("fan-out did not finish within an hour")
         elapsed = time.time() - started
         peaks = [max(p, peak_rss_mb(proc.pid)) for p, proc in zip(peaks, procs)]
+        worker_cpu = sum(_cpu_seconds(proc.pid) for proc in procs) - sum(cpu_before)
     finally:
         engine.dispose()
         for proc in procs:
@@ -297,7 +313,8 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
         window = (entry["last"] - entry["first"]).total_seconds() if entry["first"] else 0
         entry["rate"] = entry["sent"] / window if window > 0 else 0.0
         entry.pop("first"), entry.pop("last")
-    return {"alert_id": alert_id, "elapsed": elapsed, "channels": per_channel, "peak_rss_mb": peaks}
+    return {"alert_id": alert_id, "elapsed": elapsed, "channels": per_channel, "peak_rss_mb": peaks,
+            "worker_cpu": worker_cpu}
 
 
 def retried(db_url: str, alert_id: int) -> dict:
@@ -360,6 +377,10 @@ def report(result: dict, workers: int) -> None:
           f"Twilio messages accepted: {result['twilio_accepted']:,} "
           f"({'exactly once' if result['twilio_accepted'] == sms.get('sent') == result['recipients'] else 'MISMATCH'})")
     print("  worker peak RSS: " + ", ".join(f"{p:.0f} MB" for p in result["peak_rss_mb"]))
+    messages = sms.get("sent", 0) + email.get("sent", 0)
+    print(f"  CPU: workers {1000 * result['worker_cpu'] / max(messages, 1):.2f} ms per message sent (SMS and email, "
+          f"whole alert); baseline SMS clients {base['sms_cpu_ms']:.2f} ms per SMS (2 cores shared by the workers, "
+          f"PostgreSQL, Redis and the fakes)")
 
 
 def main(argv: list[str] | None = None) -> int:

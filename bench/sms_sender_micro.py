@@ -33,7 +33,7 @@ try:
     from notify.providers.base import SmsMessage
     from notify.providers.twilio_provider import TwilioSms
     eng = create_engine(url); NotifyBase.metadata.create_all(eng)
-    S = sessionmaker(bind=eng)
+    S = sessionmaker(bind=eng, expire_on_commit=False)  # as the app (emergency.database)
     sms = TwilioSms("AC"+"b"*32, "bench-auth-token", from_number=fakes["number"], base_url=fakes["twilio"], status_callback="http://127.0.0.1:9/x")
     N = 2000
     body = "Consular alert: Bench. Are you safe? Reply 1 if safe, 2 if you need help. " * 2

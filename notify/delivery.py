@@ -497,25 +497,33 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
             if len(waiting) >= record_every or time.monotonic() - last >= record_seconds:
                 record()
 
-    upcoming = claim(None)
+    def take(after_id: int | None) -> tuple[int | None, list[SmsMessage]]:
+        """Claim the next slice and render it at once, while its rows are fresh in the
+        session (a commit may expire them): (its last id or None, its messages)."""
+        claimed = claim(after_id)
+        try:
+            return (claimed[-1].id if claimed else None,
+                    [_render_sms(render, delivery) for delivery in claimed])
+        except Exception:
+            _release(session, claimed)
+            raise
+
     try:
-        while upcoming:
-            current = upcoming
-            try:
-                messages = [_render_sms(render, delivery) for delivery in current]
-            except Exception:
-                collect(0)
-                record()
-                _release(session, current)
-                raise
+        last_id, messages = take(None)
+        while messages:
             for message in messages:
                 future = pool.submit(_send_sms, provider, message)
                 future.add_done_callback(finished.put)
                 futures.append(future)
             in_flight += len(messages)
-            upcoming = claim(current[-1].id)  # while the current slice is on the wire
+            try:
+                last_id, messages = take(last_id)  # while the current slice is on the wire
+            except Exception:  # a render error: record what was sent, then give up
+                collect(0)
+                record()
+                raise
             # keep the threads busy: the next slice goes in while `workers` calls are out
-            collect(workers if upcoming else 0)
+            collect(workers if messages else 0)
         record()
     except BaseException:
         # On an error here (the database gone), calls not yet started are not made: their
