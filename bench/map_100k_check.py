@@ -8,15 +8,14 @@ in bench/ rather than in the test suite; it asserts what renders, never how long
 A screenshot lands in test-artifacts/incident-100k-clusters.png.
 """
 from __future__ import annotations
-import json
-import re
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import date, timedelta
+
 import pytest
+
+from tests.conftest import api_headers
+
 TODAY = date.today()
-from sqlalchemy import select, text
-from emergency.models import Incident, IncidentZone
-from registry.service import StopInput, TravellerInput, register_traveller
-from tests.conftest import api_headers, login
 
 # ---------------------------------------------------------------- 100k travellers in a browser
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from geo.errors import GeoError
 from registry.errors import ValidationFailed
 from registry.models import Traveller
-from registry.service import StopInput, TravellerInput, register_traveller
+from registry.service import register_traveller
 
 from . import alerts as alert_service
 from . import audit, incidents as incident_service

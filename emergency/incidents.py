@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
-from flask_babel import lazy_gettext as _l  # noqa: F401  (messages below are N_-marked)
 from sqlalchemy import select
 
 from geo import countries

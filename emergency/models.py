@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, JSON, MetaData,
+    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, JSON, MetaData,
     String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship

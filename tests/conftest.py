@@ -11,6 +11,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,10 +41,12 @@ def _unavailable(what: str, why: Exception):
     pytest.skip(f"{what} not available: {why}")
 
 
-@pytest.fixture(scope="session")
-def postgis_url():
-    """A fresh PostgreSQL database with PostGIS for this test session, dropped at the end."""
-    name = f"emergency_test_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def throwaway_database(prefix: str, extensions: tuple[str, ...] = ()) -> Iterator[str]:
+    """The URL of a new PostgreSQL database named <prefix>_<random>, with `extensions` created
+    in it, dropped on leaving (even if a test left connections open). Skips when the server or an
+    extension is missing, fails under CI=true."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -51,16 +55,26 @@ def postgis_url():
         _unavailable("PostgreSQL", exc)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
-        eng = create_engine(url)
-        with eng.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        eng.dispose()
-    except Exception as exc:  # noqa: BLE001
-        _unavailable("PostGIS", exc)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        for extension in extensions:
+            try:
+                eng = create_engine(url)
+                with eng.begin() as conn:
+                    conn.execute(text(f'CREATE EXTENSION IF NOT EXISTS "{extension}"'))
+                eng.dispose()
+            except Exception as exc:  # noqa: BLE001
+                _unavailable(f"PostgreSQL extension {extension}", exc)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgis_url():
+    """A fresh PostgreSQL database with PostGIS for this test session, dropped at the end."""
+    with throwaway_database("emergency_test", extensions=("postgis",)) as url:
+        yield url
 
 
 def _reset_postgres(url: str) -> None:

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from devtools.fake_providers import FakeSendGrid, FakeTwilio
@@ -19,19 +18,10 @@ def notify_pg_url():
     if os.environ.get("NOTIFY_TEST_DATABASE_URL"):
         yield os.environ["NOTIFY_TEST_DATABASE_URL"]
         return
-    from tests.conftest import PG_ADMIN_URL, _unavailable
+    from tests.conftest import throwaway_database
 
-    name = f"notify_test_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "not available"
-        _unavailable("PostgreSQL", exc)
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("notify_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,71 +5,19 @@ session's own uncommitted rows) must show in the very next answer.
 """
 from __future__ import annotations
 
-import shutil
 import threading
 from datetime import date
 
-import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import sessionmaker
 
-from emergency.database import make_engine
-from geo.zones import circle, parse_geojson
+from geo.zones import parse_geojson
 from registry import stop_index
 from registry.affected import count_affected, find_affected
-from registry.models import Stop, Traveller, Trip
-from tests.conftest import _migrated_sqlite_template
-
-START, END = date(2025, 3, 10), date(2025, 3, 20)
-DURING = (date(2025, 3, 8), date(2025, 3, 15))
-OTTAWA = (45.4215, -75.6972)
-MONTREAL = (45.5017, -73.5673)
-TORONTO = (43.6532, -79.3832)
-OTTAWA_300 = circle(*OTTAWA, 300)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    path = tmp_path / "cache.db"
-    shutil.copyfile(_migrated_sqlite_template(), path)
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture
-def engine(sqlite_url):
-    eng = make_engine(sqlite_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def session(engine):
-    s = sessionmaker(bind=engine, expire_on_commit=False)()
-    yield s
-    s.close()
-
-
-def add_stop(session, precision="point", country="CA", point=MONTREAL, dates=DURING,
-             external_id=None, commit=True) -> Stop:
-    traveller = Traveller(external_id=external_id, given_name="Test", family_name="Traveller",
-                          email="t@example.org")
-    session.add(traveller)
-    session.flush()
-    trip = Trip(traveller_id=traveller.id)
-    session.add(trip)
-    lat, lon = point if point else (None, None)
-    stop = Stop(traveller_id=traveller.id, country=country, lat=lat, lon=lon,
-                precision=precision, arrival=dates[0], departure=dates[1])
-    trip.stops.append(stop)
-    if commit:
-        session.commit()
-    else:
-        session.flush()
-    return stop
-
-
-def found(session, zone=OTTAWA_300, start=START, end=END) -> list[str]:
-    return [r.external_id for r in find_affected(session, zone, start, end)]
+from registry.models import Stop, Traveller
+from tests.registry.helpers import (
+    END, OTTAWA, OTTAWA_300, START, TORONTO, add_stop, found, migrated_sqlite_engine,
+)
 
 
 def test_a_migrated_sqlite_database_answers_from_the_in_memory_index(session):
@@ -264,9 +212,7 @@ def test_concurrent_queries_while_the_registry_changes_agree_with_the_database(e
 def test_the_process_keeps_a_bounded_number_of_indexes(tmp_path):
     stop_index.clear()
     for i in range(stop_index.MAX_ENTRIES + 2):
-        path = tmp_path / f"db{i}.db"
-        shutil.copyfile(_migrated_sqlite_template(), path)
-        eng = make_engine(f"sqlite:///{path}")
+        eng = migrated_sqlite_engine(tmp_path / f"db{i}.db")
         s = sessionmaker(bind=eng)()
         add_stop(s)
         assert count_affected(s, OTTAWA_300, START, END) == 1

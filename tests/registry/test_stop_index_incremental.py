@@ -7,10 +7,8 @@ the index was rebuilt from the table, replayed from the log or compacted in memo
 """
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
@@ -18,69 +16,25 @@ from sqlalchemy.orm import sessionmaker
 
 from emergency.database import make_engine
 from emergency.migrate import upgrade
-from geo.zones import circle, parse_geojson
+from geo.zones import parse_geojson
 from registry import stop_index
 from registry.affected import _best_per_traveller, _matching_rows, count_affected, find_affected
-from registry.models import Stop, Traveller, Trip
+from registry.models import Stop, Traveller
 from registry.stop_index import COMPACTED, FULL, REPLAYED
-from tests.conftest import _migrated_sqlite_template
+from tests.registry.helpers import (
+    END, MONTREAL, OTTAWA, OTTAWA_300, START, TORONTO, add_stop, found, migrated_sqlite_engine,
+)
 
-START, END = date(2025, 3, 10), date(2025, 3, 20)
-DURING = (date(2025, 3, 8), date(2025, 3, 15))
 LATER = (date(2025, 4, 1), None)
-OTTAWA = (45.4215, -75.6972)
-MONTREAL = (45.5017, -73.5673)
-TORONTO = (43.6532, -79.3832)
 SUVA = (-18.1416, 178.4419)
-OTTAWA_300 = circle(*OTTAWA, 300)
 FIJI_ACROSS_180 = parse_geojson({"type": "Polygon", "coordinates": [[
     [170, -25], [190, -25], [190, -10], [170, -10], [170, -25]]]})
 ZONES = (OTTAWA_300, FIJI_ACROSS_180)
 
 
-@pytest.fixture
-def engine(tmp_path):
-    path = tmp_path / "incremental.db"
-    shutil.copyfile(_migrated_sqlite_template(), path)
-    eng = make_engine(f"sqlite:///{path}")
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def session(engine):
-    s = sessionmaker(bind=engine, expire_on_commit=False)()
-    yield s
-    s.close()
-
-
-def add_stop(session, point=MONTREAL, country="CA", dates=DURING, external_id=None,
-             precision="point", commit=True) -> Stop:
-    traveller = Traveller(external_id=external_id, given_name="Test", family_name="Traveller",
-                          email="t@example.org")
-    session.add(traveller)
-    session.flush()
-    trip = Trip(traveller_id=traveller.id)
-    session.add(trip)
-    lat, lon = point if point else (None, None)
-    stop = Stop(traveller_id=traveller.id, country=country, lat=lat, lon=lon,
-                precision="country" if point is None else precision,
-                arrival=dates[0], departure=dates[1])
-    trip.stops.append(stop)
-    if commit:
-        session.commit()
-    else:
-        session.flush()
-    return stop
-
-
 def move(session, stop_id: int, **values) -> None:
     session.execute(update(Stop).where(Stop.id == stop_id).values(**values))
     session.commit()
-
-
-def found(session, zone=OTTAWA_300, start=START, end=END) -> list[str]:
-    return [r.external_id for r in find_affected(session, zone, start, end)]
 
 
 def read_directly(session, zone, start, end) -> list:
@@ -508,9 +462,7 @@ def apply(session, operation) -> None:
 def test_random_writes_leave_the_index_agreeing_with_the_database(tmp_path_factory, monkeypatch,
                                                                    steps, overlay_limit):
     monkeypatch.setattr(stop_index, "OVERLAY_LIMIT", overlay_limit)
-    path = tmp_path_factory.mktemp("random") / "random.db"
-    shutil.copyfile(_migrated_sqlite_template(), path)
-    eng = make_engine(f"sqlite:///{path}")
+    eng = migrated_sqlite_engine(tmp_path_factory.mktemp("random") / "random.db")
     session = sessionmaker(bind=eng, expire_on_commit=False)()
     made = []  # every index used, kept alive so that their ids stay distinct
     try:
