@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping
 
 from geo.errors import GeoError
 from geo.zones import Zone, circle
-from registry.affected import AffectedStop, count_affected, find_affected
+from registry.affected import AffectedStop, affected_travellers, count_affected, find_affected
 
 MAX_ZONES = 10
 MAX_LABEL = 200
@@ -218,6 +219,27 @@ def affected_by_zone(session, zones: list[LoadedZone], start: datetime, end: dat
     chosen.update(located)
     return sorted(chosen.values(), key=lambda z: (z.severity, z.precision == "country",
                                                  _distance(z), z.traveller_id))
+
+
+def recipient_groups(session, zones: list[LoadedZone], start: datetime, end: datetime | None):
+    """`affected_by_zone` in compact form, for freezing a large alert's recipients:
+    [(zone id, located, traveller ids)] in its order (by severity; per zone the located
+    travellers closest first, then the country-only ones), each traveller once. The same
+    rules: located evidence in the most severe zone that has it, else the most severe zone
+    touching a country-only stop's country. Arrays of ids instead of rows: the snapshot of
+    100k recipients no longer holds 100k row objects (bench/fanout.py, worker memory)."""
+    found = [(loaded, *affected_travellers(session, loaded.zone, start, end)) for loaded in zones]
+    chosen: dict[tuple[int, bool], np.ndarray] = {}
+    taken = np.zeros(0, dtype=np.int64)
+    for located in (True, False):  # located evidence wins over any zone's country-only one
+        for i, (_loaded, ids, flags, _km) in enumerate(found):  # most severe first
+            pick = ids[flags == located]  # in find_affected's order
+            pick = pick[~np.isin(pick, taken)]
+            taken = np.union1d(taken, pick)
+            chosen[(i, located)] = pick
+    return [(loaded.id, located, chosen[(i, located)])
+            for i, (loaded, *_rest) in enumerate(found) for located in (True, False)
+            if chosen[(i, located)].size]
 
 
 def _distance(row: ZonedStop) -> float:
