@@ -166,7 +166,7 @@ def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
                 })
         subject = f"{getattr(alert, f'subject_{order[0]}')} / {getattr(alert, f'subject_{order[1]}')}"
         text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
-        html = render_template("email/safety_check.html", sections=sections, subject=subject, lang=lang)
+        html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=lang)
         recipients = [
             EmailRecipient(d.id, d.address, response_urls(alert.incident_id, d.recipient_id)) for d in group
         ]

@@ -156,7 +156,7 @@ def render_message(traveller: Traveller, kind: str, link: str | None = None,
         sections.append(s)
     subject = f"{sections[0]['subject']} / {sections[1]['subject']}"
     text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
-    html = render_template("email/traveller.html", sections=sections, subject=subject, lang=first)
+    html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=first)
     return EmailBatch(language=first, subject=subject, text=text, html=html,
                       recipients=[EmailRecipient(None, traveller.email, {})])
 
