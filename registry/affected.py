@@ -78,8 +78,8 @@ def count_affected(session: Session, zone: Zone, start: datetime | date,
         return int(session.execute(stmt).scalar_one())
     index = current_index(session)
     if index is not None:
-        _stops, travellers = _indexed_hits(index, zone, start, end)
-        travellers = np.sort(travellers)
+        _stops, located, _lons, _lats, _c_stops, country = _index_arrays(index, zone, start, end)
+        travellers = np.sort(np.concatenate((located, country)))
         return int(travellers.size and 1 + np.count_nonzero(travellers[1:] != travellers[:-1]))
     travellers = {tid for _sid, tid in _sqlite_located(session, zone, start, end)}
     travellers.update(tid for (tid,) in session.execute(
@@ -93,55 +93,36 @@ def affected_travellers(session: Session, zone: Zone, start: datetime | date,
     """The travellers `find_affected` would return, in its order, as three arrays:
     (traveller ids, located, distance km). `located[i]` is True when a located stop (point
     or city) puts the traveller in the zone, False when only a country-only stop does
-    (distance NaN). No names, places or row objects: about 17 bytes per traveller, for the
-    recipient snapshot of a large alert (a worker freezing 100k recipients from
-    `find_affected` rows peaked 50 MB higher, bench/fanout.py)."""
+    (distance NaN). The same selection and ranking as `find_affected`, without reading
+    names, places or building row objects: about 17 bytes per traveller, for the recipient
+    snapshot of a large alert (a worker freezing 100k recipients from `find_affected` rows
+    peaked 50 MB higher, bench/fanout.py)."""
     if _is_postgres(session):
         _plan_for_this_zone(session)
         parts = _postgis_parts(zone, start, end)
-        travellers, lons, lats = _pg_columns(
-            session, select(Stop.traveller_id, Stop.lon, Stop.lat).where(*parts[0]))
-        country = (_pg_columns(session, select(Stop.traveller_id).distinct().where(*parts[1]))[0]
-                   if len(parts) > 1 else np.zeros(0, dtype=np.int64))
+        located = _plain_rows(session.connection(),
+                              select(Stop.id, Stop.traveller_id, Stop.lon, Stop.lat).where(*parts[0]))
+        country = (_plain_rows(session.connection(), select(Stop.id, Stop.traveller_id).where(*parts[1]))
+                   if len(parts) > 1 else [])
+        arrays = (_column(located, 0, np.int64), _column(located, 1, np.int64),
+                  _column(located, 2, float), _column(located, 3, float),
+                  _column(country, 0, np.int64), _column(country, 1, np.int64))
     else:
         index = current_index(session)
         if index is None:
             rows = find_affected(session, zone, start, end)
-            located = [r for r in rows if r.precision != "country"]
             return (np.array([r.traveller_id for r in rows], dtype=np.int64),
                     np.array([r.precision != "country" for r in rows], dtype=bool),
-                    np.array([r.distance_km for r in located]
-                             + [np.nan] * (len(rows) - len(located)), dtype=float))
-        start_day = _utc_date(start).toordinal()
-        end_day = _utc_date(end).toordinal() if end is not None else None
-        pos = index.located(zone, start_day, end_day)
-        travellers, lons, lats = index.traveller_id[pos], index.lon[pos], index.lat[pos]
-        country = index.country_only(zone.touched_countries(), start_day, end_day)[1]
-    # each located traveller's closest stop, rounded as find_affected rounds
-    km = np.array([round(d, 3) for d in zone.distance_km(lons, lats).tolist()], dtype=float)
-    order = np.lexsort((km, travellers))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = travellers[order][1:] != travellers[order][:-1]
-    best = order[first]
-    located_ids, located_km = travellers[best], km[best]
-    by_distance = np.lexsort((located_ids, located_km))
-    located_ids, located_km = located_ids[by_distance], located_km[by_distance]
-    country = np.setdiff1d(np.unique(country), located_ids)  # sorted by id
-    return (np.concatenate((located_ids, country)),
-            np.concatenate((np.ones(located_ids.size, dtype=bool), np.zeros(country.size, dtype=bool))),
-            np.concatenate((located_km, np.full(country.size, np.nan))))
+                    np.array([np.nan if r.distance_km is None else r.distance_km for r in rows],
+                             dtype=float))
+        arrays = _index_arrays(index, zone, start, end)
+    _stops, travellers, km, country_only, best = _ranked(zone, *arrays)
+    return travellers[best], ~country_only[best], np.where(country_only[best], np.nan, km[best])
 
 
-def _pg_columns(session: Session, stmt) -> list[np.ndarray]:
-    """The statement's columns as arrays (ints, then floats), from the driver's tuples."""
-    result = session.connection().execute(stmt)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    width = len(stmt.selected_columns)
-    return [np.fromiter((r[i] for r in rows), dtype=np.int64 if i == 0 else float, count=len(rows))
-            for i in range(width)]
+def _column(rows: list[tuple], i: int, dtype) -> np.ndarray:
+    """Column i of the driver's tuples as an array."""
+    return np.fromiter((r[i] for r in rows), dtype=dtype, count=len(rows))
 
 
 # --------------------------------------------------------------------------- selection
@@ -181,14 +162,11 @@ def _postgis_find(session: Session, zone: Zone, start, end) -> list[AffectedStop
              for kind, part in zip(("located", "country"), _postgis_parts(zone, start, end))]
     located, country = found[0], (found[1] if len(found) > 1 else [])
     everything = located + country
-
-    def column(rows, i, dtype):  # columns: stop id, traveller id, external id, ..., lat, lon
-        return np.fromiter((r[i] for r in rows), dtype=dtype, count=len(rows))
-
+    # columns: stop id, traveller id, external id, precision, country, place, lat, lon
     return _winners(
-        zone, column(located, 0, np.int64), column(located, 1, np.int64),
-        column(located, 7, float), column(located, 6, float),
-        column(country, 0, np.int64), column(country, 1, np.int64),
+        zone, _column(located, 0, np.int64), _column(located, 1, np.int64),
+        _column(located, 7, float), _column(located, 6, float),
+        _column(country, 0, np.int64), _column(country, 1, np.int64),
         lambda positions, _ids: [everything[i] for i in positions])
 
 
@@ -299,28 +277,23 @@ def _within_circle(zone: Zone, table: str):
 # --------------------------------------------------------------------------- SQLite, indexed
 
 
-def _indexed_hits(index: StopIndex, zone: Zone, start, end) -> tuple[np.ndarray, np.ndarray]:
-    """(stop ids, traveller ids) of every matching stop, located ones first, from the
-    in-process index (`registry.stop_index`) instead of the file."""
-    start_day = _utc_date(start).toordinal()
-    end_day = _utc_date(end).toordinal() if end is not None else None
-    pos = index.located(zone, start_day, end_day)
-    c_stops, c_travellers = index.country_only(zone.touched_countries(), start_day, end_day)
-    return (np.concatenate((index.stop_id[pos], c_stops)),
-            np.concatenate((index.traveller_id[pos], c_travellers)))
-
-
 def _indexed_find(session: Session, index: StopIndex, zone: Zone, start,
                   end) -> list[AffectedStop]:
     """`_best_per_traveller` done on arrays from the in-process index; only the winners'
     full rows are read from the file."""
+    return _winners(zone, *_index_arrays(index, zone, start, end),
+                    lambda _positions, wanted: _in_order(rows_by_id(session, wanted), wanted))
+
+
+def _index_arrays(index: StopIndex, zone: Zone, start, end) -> tuple[np.ndarray, ...]:
+    """(stop ids, traveller ids, lons, lats) of the located stops in the zone and window,
+    then (stop ids, traveller ids) of the country-only ones, from the in-process index."""
     start_day = _utc_date(start).toordinal()
     end_day = _utc_date(end).toordinal() if end is not None else None
     pos = index.located(zone, start_day, end_day)
     c_stops, c_travellers = index.country_only(zone.touched_countries(), start_day, end_day)
-    return _winners(zone, index.stop_id[pos], index.traveller_id[pos], index.lon[pos],
-                    index.lat[pos], c_stops, c_travellers,
-                    lambda _positions, wanted: _in_order(rows_by_id(session, wanted), wanted))
+    return (index.stop_id[pos], index.traveller_id[pos], index.lon[pos], index.lat[pos],
+            c_stops, c_travellers)
 
 
 def _in_order(rows: dict[int, tuple], wanted: list[int]) -> list[tuple | None]:
@@ -338,26 +311,35 @@ def _winners(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.
     ones, as given here."""
     if stop_ids.size + c_stops.size == 0:
         return []
-    # distances rounded exactly as `_best_per_traveller` does (Python's round, not numpy's)
-    located_km = [round(d, 3) for d in zone.distance_km(lons, lats).tolist()]
-    all_stops = np.concatenate((stop_ids, c_stops))
-    all_travellers = np.concatenate((travellers, c_travellers))
-    country = np.concatenate((np.zeros(stop_ids.size, dtype=bool), np.ones(c_stops.size, dtype=bool)))
-    km = np.concatenate((np.array(located_km, dtype=float), np.full(c_stops.size, np.inf)))
-
-    # each traveller's best stop: the first of its group in _rank order
-    order = np.lexsort((all_stops, km, country, all_travellers))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = all_travellers[order][1:] != all_travellers[order][:-1]
-    best = order[first]
-    best = best[np.lexsort((all_stops[best], all_travellers[best], km[best], country[best]))]
-
+    all_stops, _travellers, km, _country, best = _ranked(
+        zone, stop_ids, travellers, lons, lats, c_stops, c_travellers)
     rows = read_rows(best.tolist(), all_stops[best].tolist())
     inf = math.inf
     # a missing row was deleted by a concurrent writer since the stops were selected
     return [AffectedStop(row[1], row[2], row[0], "country" if row[3] == "country" else "point",
                          row[3], row[4], row[5], row[6], row[7], None if dist == inf else dist)
             for row, dist in zip(rows, km[best].tolist()) if row is not None]
+
+
+def _ranked(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.ndarray,
+            lats: np.ndarray, c_stops: np.ndarray, c_travellers: np.ndarray):
+    """`_rank` on arrays. Returns (stop ids, traveller ids, km, country-only) of every
+    matching stop, located ones first (km inf for country-only ones), and `best`: the
+    position of each traveller's best stop, in answer order (located before country-only,
+    closest first, then by traveller and stop)."""
+    # distances rounded exactly as `_best_per_traveller` does (Python's round, not numpy's)
+    located_km = [round(d, 3) for d in zone.distance_km(lons, lats).tolist()]
+    all_stops = np.concatenate((stop_ids, c_stops))
+    all_travellers = np.concatenate((travellers, c_travellers))
+    country = np.concatenate((np.zeros(stop_ids.size, dtype=bool), np.ones(c_stops.size, dtype=bool)))
+    km = np.concatenate((np.array(located_km, dtype=float), np.full(c_stops.size, np.inf)))
+    # each traveller's best stop: the first of its group in _rank order
+    order = np.lexsort((all_stops, km, country, all_travellers))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = all_travellers[order][1:] != all_travellers[order][:-1]
+    best = order[first]
+    best = best[np.lexsort((all_stops[best], all_travellers[best], km[best], country[best]))]
+    return all_stops, all_travellers, km, country, best
 
 
 # --------------------------------------------------------------------------- ranking
