@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -66,31 +65,13 @@ def fake_stats(base_url: str) -> dict:
 
 # --- database ----------------------------------------------------------------------------------
 
-def create_database() -> str:
-    from sqlalchemy import create_engine, text
-
-    name = f"bench_fanout_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+def migrate(url: str) -> None:
     from emergency.database import make_engine
     from emergency.migrate import upgrade
 
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    return url
-
-
-def drop_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def seed(url: str, count: int) -> None:
@@ -333,32 +314,38 @@ def run(count: int, workers: int, email_batch: int, keep: bool, concurrency: int
     fakes_proc = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT)
     fakes = json.loads(fakes_proc.stdout.readline())
-    db_url = create_database()
+    from devtools.pgdb import throwaway_database
+
     try:
-        t = time.time()
-        seed(db_url, count)
-        print(f"  seeded {count} travellers in {time.time() - t:.1f}s", flush=True)
-        base = baseline(fakes, count, workers, email_batch, concurrency)
-        print(f"  baseline: SMS {base['sms_rate']:.0f}/s, email {base['email_rate']:.0f}/s", flush=True)
-        before_sg = fake_stats(fakes["sendgrid"])
-        before_tw = fake_stats(fakes["twilio"])
-        result = fan_out(db_url, fakes, count, workers, concurrency)
-        after_sg = fake_stats(fakes["sendgrid"])
-        after_tw = fake_stats(fakes["twilio"])
-        result["baseline"] = base
-        # The fake records every request, the /_fake/stats call that reads `after` included.
-        result["sendgrid_requests"] = after_sg["requests"] - before_sg["requests"] - 1
-        result["sendgrid_accepted"] = after_sg["accepted"] - before_sg["accepted"]
-        result["retried"] = retried(db_url, result["alert_id"])
-        result["twilio_accepted"] = after_tw["accepted"] - before_tw["accepted"]
-        result["recipients"] = count
-        result["concurrency"] = concurrency
-        return result
+        with throwaway_database("bench_fanout", admin_url=PG_ADMIN, keep=keep) as db_url:
+            return _measure(db_url, fakes, count, workers, email_batch, concurrency)
     finally:
         fakes_proc.stdin.close()
         fakes_proc.wait(timeout=30)
-        if not keep:
-            drop_database(db_url)
+
+
+def _measure(db_url: str, fakes: dict, count: int, workers: int, email_batch: int, concurrency: int) -> dict:
+    """Seed, the baseline, then the alert through the app, on one fresh database."""
+    migrate(db_url)
+    t = time.time()
+    seed(db_url, count)
+    print(f"  seeded {count} travellers in {time.time() - t:.1f}s", flush=True)
+    base = baseline(fakes, count, workers, email_batch, concurrency)
+    print(f"  baseline: SMS {base['sms_rate']:.0f}/s, email {base['email_rate']:.0f}/s", flush=True)
+    before_sg = fake_stats(fakes["sendgrid"])
+    before_tw = fake_stats(fakes["twilio"])
+    result = fan_out(db_url, fakes, count, workers, concurrency)
+    after_sg = fake_stats(fakes["sendgrid"])
+    after_tw = fake_stats(fakes["twilio"])
+    result["baseline"] = base
+    # The fake records every request, the /_fake/stats call that reads `after` included.
+    result["sendgrid_requests"] = after_sg["requests"] - before_sg["requests"] - 1
+    result["sendgrid_accepted"] = after_sg["accepted"] - before_sg["accepted"]
+    result["retried"] = retried(db_url, result["alert_id"])
+    result["twilio_accepted"] = after_tw["accepted"] - before_tw["accepted"]
+    result["recipients"] = count
+    result["concurrency"] = concurrency
+    return result
 
 
 def report(result: dict, workers: int) -> None:

@@ -24,19 +24,19 @@ import argparse
 import io
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from devtools.pgdb import throwaway_database  # noqa: E402
 from emergency.database import make_engine  # noqa: E402
 from emergency.migrate import upgrade  # noqa: E402
 from geo import countries, gazetteer  # noqa: E402
@@ -161,17 +161,16 @@ def importer(engine, csv_text: str) -> tuple[float, float, object]:
 
 def run_one(kind: str, n_rows: int, data) -> None:
     csv_text, travellers, trips, stops = data
-    tmpdir = None
-    admin = None
-    if kind == "sqlite":
-        tmpdir = tempfile.mkdtemp(prefix="bench-import-")
-        url = f"sqlite:///{tmpdir}/bench.db"
-    else:
-        name = f"bench_import_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            tmpdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-import-"))
+            url = f"sqlite:///{tmpdir}/bench.db"
+        else:
+            url = stack.enter_context(throwaway_database("bench_import", admin_url=PG_ADMIN))
+        _run_one(kind, n_rows, url, travellers, trips, stops, csv_text)
+
+
+def _run_one(kind: str, n_rows: int, url: str, travellers, trips, stops, csv_text) -> None:
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -194,12 +193,6 @@ def run_one(kind: str, n_rows: int, data) -> None:
               f"{again_s:7.2f} s  {n_rows / again_s:10.0f} rows/s")
     finally:
         engine.dispose()
-        if tmpdir:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def main() -> None:

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,19 +45,14 @@ def run_child(args: list[str], env: dict) -> tuple[float, int]:
 def run_one(kind: str, n: int) -> None:
     env = {**os.environ, "EMERGENCY_ENV": "development", "JOBS_MODE": "sync"}
     env.pop("REDIS_URL", None)
-    tmpdir = tempfile.mkdtemp(prefix="bench-seed-")
-    admin = name = None
-    if kind == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{tmpdir}/seed.db"
-    else:
-        from sqlalchemy import create_engine, text
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            tmpdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-seed-"))
+            env["DATABASE_URL"] = f"sqlite:///{tmpdir}/seed.db"
+        else:
+            from devtools.pgdb import throwaway_database
 
-        name = f"bench_seed_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        env["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+            env["DATABASE_URL"] = stack.enter_context(throwaway_database("bench_seed", admin_url=PG_ADMIN))
         base_s, base_mb = run_child(["db", "upgrade"], env)
         seed_s, seed_mb = run_child(["seed", "--travellers", str(n)], env)
         label = "PostgreSQL" if kind == "postgres" else "SQLite"
@@ -66,14 +60,6 @@ def run_one(kind: str, n: int) -> None:
         print(f"  seed:      {seed_s:8.1f} s  {n / seed_s:9.0f} travellers/s  peak RSS {seed_mb:6d} MB")
         print(f"  baseline (emergency db upgrade, app start-up): {base_s:5.1f} s  peak RSS {base_mb:6d} MB")
         print(f"  memory ratio seed/baseline: {seed_mb / max(base_mb, 1):.1f}x")
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        if admin is not None:
-            from sqlalchemy import text
-
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def main() -> None:

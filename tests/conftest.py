@@ -10,7 +10,6 @@ import functools
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
+from devtools import pgdb
 from emergency import create_app
 from emergency.database import make_engine
 from emergency.migrate import upgrade
@@ -31,7 +31,7 @@ USERS = (
     ("viewer@example.org", "Vic Viewer", "viewer"),
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", pgdb.DEFAULT_ADMIN_URL)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -43,31 +43,13 @@ def _unavailable(what: str, why: Exception):
 
 @contextmanager
 def throwaway_database(prefix: str, extensions: tuple[str, ...] = ()) -> Iterator[str]:
-    """The URL of a new PostgreSQL database named <prefix>_<random>, with `extensions` created
-    in it, dropped on leaving (even if a test left connections open). Skips when the server or an
+    """`devtools.pgdb.throwaway_database` on the test server: skips when the server or an
     extension is missing, fails under CI=true."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "not available"
-        _unavailable("PostgreSQL", exc)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        for extension in extensions:
-            try:
-                eng = create_engine(url)
-                with eng.begin() as conn:
-                    conn.execute(text(f'CREATE EXTENSION IF NOT EXISTS "{extension}"'))
-                eng.dispose()
-            except Exception as exc:  # noqa: BLE001
-                _unavailable(f"PostgreSQL extension {extension}", exc)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with pgdb.throwaway_database(prefix, extensions, admin_url=PG_ADMIN_URL) as url:
+            yield url
+    except pgdb.Unavailable as exc:
+        _unavailable(exc.what, exc.cause)
 
 
 @pytest.fixture(scope="session")
