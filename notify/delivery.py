@@ -18,6 +18,7 @@ be visible to other workers before the provider is called.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -42,6 +43,14 @@ DEFAULT_STALE_AFTER = timedelta(minutes=15)
 NO_BATCH = -1  # rows that can never be sent (no address) are created failed, outside any batch
 _INSERT_CHUNK = 1000
 _ERROR_MAX = 2000
+
+# Rows not sent yet are `pending` or `sending`. The conditions of the claim and of the sent
+# record name the other states instead (`status NOT IN _DONE`): spelled as status IN
+# ('pending', 'sending') they fall inside the predicate of the partial index of waiting
+# rows (ix_deliveries_waiting, for `finish_if_done` alone), whose size the statistics never
+# know during an alert (empty, then 200k rows within a minute), and PostgreSQL scanned that
+# whole index for every claim and record (3-30 ms each instead of 0.1 ms at 100k recipients).
+_DONE = tuple(state for state in DELIVERY_STATES if state not in ("pending", "sending"))
 
 # Status ranks: a status event only ever moves a delivery forward.
 _RANK = {"pending": 0, "sending": 1, "sent": 2, "failed": 3, "delivered": 4}
@@ -168,7 +177,25 @@ def claim_batch(session: Session, campaign_id: int, channel: str, batch: int, *,
                 stale_after: timedelta | None = DEFAULT_STALE_AFTER,
                 now: datetime | None = None, after_id: int | None = None,
                 limit: int | None = None) -> list[Delivery]:
-    """Claim the sendable rows of one batch for this worker, and commit the claim.
+    """Claim the sendable rows of one batch for this worker, and commit the claim; the
+    claimed rows as ORM objects, in id order. See `claim_rows`."""
+    rows = claim_rows(session, campaign_id, channel, batch, stale_after=stale_after, now=now,
+                      after_id=after_id, limit=limit)
+    if not rows:
+        return []
+    return list(session.scalars(
+        select(Delivery).where(Delivery.id.in_([r.id for r in rows])).order_by(Delivery.id)
+        .execution_options(populate_existing=True)
+    ))
+
+
+def claim_rows(session: Session, campaign_id: int, channel: str, batch: int, *,
+               stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+               now: datetime | None = None, after_id: int | None = None,
+               limit: int | None = None) -> list:
+    """Claim the sendable rows of one batch for this worker, and commit the claim; the
+    claimed rows (every column of `deliveries`, read as attributes: `row.id`,
+    `row.address`...) in id order.
 
     One conditional UPDATE moves `pending` rows (and rows left in `sending` for longer
     than `stale_after`; None never reclaims) to `sending`. Concurrent claims are
@@ -180,40 +207,61 @@ def claim_batch(session: Session, campaign_id: int, channel: str, batch: int, *,
     takes again in the same pass a row it put back to pending). On PostgreSQL the slice is
     picked with FOR UPDATE SKIP LOCKED, so two claimers of one batch take different rows
     without waiting for each other.
+
+    The rows come back from the UPDATE itself (RETURNING), not as ORM objects: the SMS
+    sender claims a slice of 50 many times a second, and building that statement anew
+    and loading the objects cost a worker about a tenth of its CPU
+    (bench/sms_sender_micro.py). Objects of these rows already in the session are
+    expired, so they read the claim.
     """
     now = now or _now()
-    claimable = Delivery.status == "pending"
+    stmt = _claim_statement(session.get_bind().dialect.name == "postgresql",
+                            stale_after is not None, after_id is not None, limit is not None)
+    params = {"claim_campaign_id": campaign_id, "claim_channel": channel, "claim_batch": batch,
+              "claim_now": now}
     if stale_after is not None:
-        claimable = or_(claimable, and_(Delivery.status == "sending",
-                                        Delivery.claimed_at < now - stale_after))
-    where = [Delivery.campaign_id == campaign_id, Delivery.channel == channel,
-             Delivery.batch == batch, claimable]
+        params["claim_stale_before"] = now - stale_after
     if after_id is not None:
-        where.append(Delivery.id > after_id)
+        params["claim_after_id"] = after_id
     if limit is not None:
-        first = select(Delivery.id).where(*where).order_by(Delivery.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
+        params["claim_limit"] = limit
+    rows = sorted(session.execute(stmt, params).all(), key=lambda row: row.id)
+    session.commit()
+    for row in rows:
+        loaded = session.identity_map.get(identity_key(Delivery, row.id))
+        if loaded is not None:
+            session.expire(loaded)
+    return rows
+
+
+@functools.lru_cache(maxsize=None)
+def _claim_statement(postgres: bool, reclaim_stale: bool, after: bool, limited: bool):
+    """The claim UPDATE for one combination of options, built once (its parameters bound
+    at each call)."""
+    c = Delivery.__table__.c
+    # pending, or (reclaim_stale) sending since before claim_stale_before: see _DONE
+    taken = c.status == "sending"
+    if reclaim_stale:
+        taken = and_(taken, c.claimed_at >= bindparam("claim_stale_before"))
+    claimable = and_(c.status.notin_(_DONE), ~taken)
+    where = [c.campaign_id == bindparam("claim_campaign_id"), c.channel == bindparam("claim_channel"),
+             c.batch == bindparam("claim_batch"), claimable]
+    if after:
+        where.append(c.id > bindparam("claim_after_id"))
+    if limited:
+        first = select(c.id).where(*where).order_by(c.id).limit(bindparam("claim_limit", type_=Integer))
+        if postgres:
             # a materialised CTE runs once; as an IN (subquery) PostgreSQL re-ran the
             # subquery for each row and, seeing its own claims, went on claiming the batch
             picked = (first.with_for_update(skip_locked=True)
                       .cte("picked").prefix_with("MATERIALIZED"))
-            where = [Delivery.id.in_(select(picked.c.id)), claimable]
+            where = [c.id.in_(select(picked.c.id)), claimable]
         else:  # SQLite evaluates the subquery once, and writers are serialised
-            where = [Delivery.id.in_(first.scalar_subquery()), claimable]
-    stmt = (
-        update(Delivery)
-        .where(*where)
-        .values(status="sending", attempts=Delivery.attempts + 1, claimed_at=now, updated_at=now)
-        .returning(Delivery.id)
-    )
-    ids = list(session.execute(stmt, execution_options={"synchronize_session": False}).scalars())
-    session.commit()
-    if not ids:
-        return []
-    return list(session.scalars(
-        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
-        .execution_options(populate_existing=True)
-    ))
+            where = [c.id.in_(first.scalar_subquery()), claimable]
+    return (update(Delivery.__table__).where(*where)
+            .values(status="sending", attempts=c.attempts + 1, claimed_at=bindparam("claim_now"),
+                    updated_at=bindparam("claim_now"))
+            .returning(*c))
 
 
 def record_results(session: Session, results: Iterable[SendResult], provider_name: str | None = None,
@@ -254,24 +302,45 @@ def record_results(session: Session, results: Iterable[SendResult], provider_nam
 _SENT = (
     update(Delivery.__table__)
     .where(Delivery.__table__.c.id == bindparam("d_id"),
-           text("deliveries.status IN ('sending', 'pending')"))  # executemany: no expanding IN
+           text("deliveries.status NOT IN ({})".format(", ".join(f"'{state}'" for state in _DONE))))
+    # executemany: no expanding IN
+)
+# PostgreSQL: the whole group in one statement, the ids and message ids as two arrays: an
+# index probe per id (= ANY), each row's message id found by its place in the array.
+_SENT_PG = text(
+    "UPDATE deliveries SET status = 'sent', "
+    "provider_message_id = (CAST(:message_ids AS varchar[]))"
+    "[array_position(CAST(:ids AS integer[]), deliveries.id)], "
+    "sent_at = :now, updated_at = :now, error = NULL, "
+    "provider = coalesce(:provider, deliveries.provider) "
+    "WHERE deliveries.id = ANY(CAST(:ids AS integer[])) "
+    "AND deliveries.status NOT IN ({})".format(", ".join(f"'{state}'" for state in _DONE))
 )
 
 
 def _record_sent(session: Session, results: list[SendResult], provider_name: str | None,
                  now: datetime) -> None:
-    """Mark accepted messages sent with one conditional UPDATE executed for all of them
-    (a row another worker already moved to sent or beyond is left alone). The common case
-    of every batch, so it skips loading ORM objects: at provider speed that load and the
-    per-object flush cost a worker more CPU than the provider calls (bench/fanout.py).
-    Objects of these rows already in the session are expired, so they read the new state."""
-    values = {"status": "sent", "provider_message_id": bindparam("d_message"),
-              "sent_at": now, "updated_at": now, "error": None}
-    if provider_name:
-        values["provider"] = provider_name
-    session.execute(_SENT.values(**values),
-                    [{"d_id": r.delivery_id, "d_message": r.provider_message_id} for r in results],
-                    execution_options={"synchronize_session": False})
+    """Mark accepted messages sent, leaving alone a row another worker already moved to
+    sent or beyond. The common case of every batch, so it skips loading ORM objects: at
+    provider speed that load and the per-object flush cost a worker more CPU than the
+    provider calls (bench/fanout.py). On PostgreSQL the group is one UPDATE joined to two
+    arrays: as one statement per row (executemany) the driver's per-statement work and
+    the server's cost the workers CPU that the provider calls need
+    (bench/sms_sender_micro.py prints the CPU per message). Objects of these rows already
+    in the session are expired, so they read the new state."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_SENT_PG, {
+            "now": now, "provider": provider_name or None,
+            "ids": [r.delivery_id for r in results],
+            "message_ids": [r.provider_message_id for r in results]})
+    else:
+        values = {"status": "sent", "provider_message_id": bindparam("d_message"),
+                  "sent_at": now, "updated_at": now, "error": None}
+        if provider_name:
+            values["provider"] = provider_name
+        session.execute(_SENT.values(**values),
+                        [{"d_id": r.delivery_id, "d_message": r.provider_message_id} for r in results],
+                        execution_options={"synchronize_session": False})
     for result in results:
         loaded = session.identity_map.get(identity_key(Delivery, result.delivery_id))
         if loaded is not None:
@@ -465,9 +534,9 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     waiting: list[SendResult] = []
     last = time.monotonic()
 
-    def claim(after_id: int | None) -> list[Delivery]:
-        return claim_batch(session, campaign_id, "sms", batch, stale_after=stale_after,
-                           after_id=after_id, limit=size)
+    def claim(after_id: int | None) -> list:
+        return claim_rows(session, campaign_id, "sms", batch, stale_after=stale_after,
+                          after_id=after_id, limit=size)
 
     def record() -> None:
         nonlocal last

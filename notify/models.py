@@ -37,7 +37,8 @@ class Delivery(NotifyBase):
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(Integer, index=True)
+    # no index of its own: uq_deliveries_once and ix_deliveries_batch lead with it (0009)
+    campaign_id: Mapped[int] = mapped_column(Integer)
     recipient_id: Mapped[int] = mapped_column(Integer, index=True)
     channel: Mapped[str] = mapped_column(String(10))  # email | sms
     address: Mapped[str] = mapped_column(String(254))
@@ -55,7 +56,8 @@ class Delivery(NotifyBase):
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "recipient_id", "channel", name="uq_deliveries_once"),
-        Index("ix_deliveries_batch", "campaign_id", "channel", "batch"),
+        # a batch's rows in id order: a sender claims them a slice at a time (0009)
+        Index("ix_deliveries_batch", "campaign_id", "channel", "batch", "id"),
         # "is anything of this alert still waiting?" asked after every batch (migration 0007)
         Index("ix_deliveries_waiting", "campaign_id",
               postgresql_where=text("status IN ('pending', 'sending')"),

@@ -5,7 +5,7 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from notify.delivery import (apply_status, campaign_stats, claim_batch, create_deliveries,
+from notify.delivery import (apply_status, campaign_stats, claim_batch, claim_rows, create_deliveries,
                              record_results, send_email_batch, send_sms_batch)
 from notify.errors import NotifyError, RetryLater
 from notify.models import Delivery, OutboxMessage
@@ -361,3 +361,48 @@ def test_two_limited_claims_from_two_workers_never_share_a_row(session_factory):
         second = claim_batch(b, 1, "email", 0, limit=3)
     assert [d.recipient_id for d in first] == [1, 2, 3]
     assert [d.recipient_id for d in second] == [4, 5]
+
+
+def test_a_claim_without_objects_returns_every_column_of_its_rows_in_id_order(session):
+    create_deliveries(session, 1, rows(3, "sms"), {"sms": 3})
+    session.commit()
+    claimed = claim_rows(session, 1, "sms", 0, limit=2)
+    assert [(r.recipient_id, r.address, r.language, r.status, r.attempts) for r in claimed] == [
+        (1, "+33612340001", "fr", "sending", 1), (2, "+33612340002", "fr", "sending", 1)]
+    assert claimed[0].id < claimed[1].id and claimed[0].claimed_at is not None
+
+
+def test_objects_already_loaded_read_the_claim_made_without_objects(session):
+    create_deliveries(session, 1, rows(1, "sms"), SIZES)
+    session.commit()
+    loaded = session.scalars(select(Delivery)).one()
+    assert loaded.status == "pending"
+    claim_rows(session, 1, "sms", 0)
+    assert (loaded.status, loaded.attempts) == ("sending", 1)
+
+
+def test_a_group_of_accepted_messages_gets_each_its_own_message_id(session):
+    create_deliveries(session, 1, rows(5, "sms"), {"sms": 5})
+    session.commit()
+    claimed = claim_batch(session, 1, "sms", 0)
+    results = [SendResult(d.id, True, f"SM{d.recipient_id}") for d in reversed(claimed)]
+    record_results(session, results, "twilio")
+    session.commit()
+    session.expire_all()
+    assert {(d.recipient_id, d.status, d.provider_message_id, d.provider)
+            for d in session.scalars(select(Delivery))} == {
+        (i, "sent", f"SM{i}", "twilio") for i in range(1, 6)}
+
+
+def test_an_accepted_message_already_delivered_or_failed_is_not_moved_back_to_sent(session):
+    create_deliveries(session, 1, rows(2, "sms"), {"sms": 2})
+    session.commit()
+    a, b = claim_batch(session, 1, "sms", 0)
+    apply_status(session, None, "delivered", delivery_id=a.id)
+    apply_status(session, None, "failed", delivery_id=b.id)
+    session.commit()
+    record_results(session, [SendResult(a.id, True, "SM-late-a"), SendResult(b.id, True, "SM-late-b")])
+    session.commit()
+    session.expire_all()
+    assert {(d.status, d.provider_message_id) for d in session.scalars(select(Delivery))} == {
+        ("delivered", None), ("failed", None)}
