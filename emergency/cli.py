@@ -158,7 +158,7 @@ def affected(zone: str, at: str, until: str | None, fmt: str):
     """Who is in ZONE (GeoJSON file or circle:LAT,LON,RADIUS_KM) during the window."""
     from geo.errors import GeoError
     from geo.zones import parse_zone_argument
-    from registry.affected import find_affected
+    from registry.affected import external_ids, find_affected
 
     from .incidents import WindowError, parse_window
 
@@ -170,8 +170,9 @@ def affected(zone: str, at: str, until: str | None, fmt: str):
     if parsed.note:
         click.echo(parsed.note, err=True)
     rows = find_affected(db_session(), parsed, start, end)
+    references = external_ids(db_session(), (r.traveller_id for r in rows))
     records = [{
-        "external_id": r.external_id, "traveller_id": r.traveller_id, "precision": r.precision,
+        "external_id": references.get(r.traveller_id), "traveller_id": r.traveller_id, "precision": r.precision,
         "located_by": r.located_by, "country": r.country, "place": r.place, "lat": r.lat, "lon": r.lon,
         "distance_km": None if r.distance_km is None else round(float(r.distance_km), 3), "stop_id": r.stop_id,
     } for r in rows]

@@ -213,7 +213,8 @@ def describe_rows(affected, lang: str, limit: int | None = None) -> list[dict]:
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
         for t in db_session().execute(
-            select(Traveller.id, Traveller.given_name, Traveller.family_name, Traveller.language)
+            select(Traveller.id, Traveller.external_id, Traveller.given_name, Traveller.family_name,
+                   Traveller.language)
             .where(Traveller.id.in_(chunk))
         ):
             people[t.id] = t
@@ -223,7 +224,7 @@ def describe_rows(affected, lang: str, limit: int | None = None) -> list[dict]:
         t = people.get(a.traveller_id)
         rows.append({
             "traveller_id": a.traveller_id,
-            "external_id": a.external_id,
+            "external_id": t.external_id if t else None,
             "name": f"{t.given_name} {t.family_name}" if t else "",
             "language": t.language if t else None,
             "country": a.country,

@@ -12,6 +12,11 @@ data lives. Both backends apply the same rules and return the same rows:
 * one row per traveller: the best evidence wins (a located stop over a country-only one,
   then the closest), ordered by distance with country-only rows last.
 
+The answer comes from the stops alone: who (traveller id), which stop, how it was located,
+where and how far. Names and external references are for display and are read for the
+rows shown (`external_ids`, `emergency.incidents.describe_rows`): at a continent's 90k
+travellers a per-row lookup of the traveller cost PostgreSQL more than the spatial query.
+
 On PostgreSQL the filtering happens in SQL with PostGIS (the GiST-indexed generated
 column `stops.geom`, which the ORM model does not map; country-only stops through a
 partial index, migration 0007); on SQLite the stops come from the
@@ -22,7 +27,10 @@ registry version (migration 0006) is read directly as before.
 from __future__ import annotations
 
 import math
+import operator
 from datetime import date, datetime, timezone
+from functools import partial
+from itertools import repeat
 from typing import Iterable, NamedTuple
 
 import numpy as np
@@ -31,6 +39,8 @@ from sqlalchemy.orm import Session
 
 from geo.join import located_mask
 from geo.zones import Zone
+from registry.bulk import membership
+from registry.gc_pause import cycle_collector_paused
 from registry.models import Stop, Traveller
 from registry.stop_index import StopIndex, current_index, rows_by_id
 
@@ -38,26 +48,46 @@ from registry.stop_index import StopIndex, current_index, rows_by_id
 class AffectedStop(NamedTuple):
     """One affected traveller and the stop that puts them in the zone. A named tuple, not a
     dataclass: a continent-sized zone makes 100k of them, and a frozen dataclass costs
-    several times more to build."""
+    several times more to build. The first seven fields are the stop's columns in the
+    order the queries read them, so an answer is the row plus two computed fields, put
+    together without a Python loop (`_answers`)."""
 
-    traveller_id: int
-    external_id: str | None
     stop_id: int
-    precision: str  # 'point' (map point or city) or 'country': the external contract
+    traveller_id: int
     located_by: str  # 'point', 'city' or 'country': how the stop was given
     country: str
     place: str | None
     lat: float | None
     lon: float | None
+    precision: str  # 'point' (map point or city) or 'country': the external contract
     distance_km: float | None  # from the circle's centre / zone's centre; None for country-only
 
     def as_dict(self) -> dict:
         return self._asdict()
 
 
+_new_answer = partial(tuple.__new__, AffectedStop)
+
+
+def external_ids(session: Session, traveller_ids: Iterable[int]) -> dict[int, str | None]:
+    """traveller id -> external reference, for the rows a caller shows or exports."""
+    ids = list(dict.fromkeys(traveller_ids))
+    member, chunk = membership(session)
+    found: dict[int, str | None] = {}
+    for i in range(0, len(ids), chunk):
+        found.update(session.execute(select(Traveller.id, Traveller.external_id)
+                                     .where(member(Traveller.id, ids[i:i + chunk]))).all())
+    return found
+
+
 def find_affected(session: Session, zone: Zone, start: datetime | date,
                   end: datetime | date | None = None) -> list[AffectedStop]:
     """One row per affected traveller, closest first, country-only rows last."""
+    with cycle_collector_paused():  # 100k rows: see registry.gc_pause
+        return _find_affected(session, zone, start, end)
+
+
+def _find_affected(session: Session, zone: Zone, start, end) -> list[AffectedStop]:
     if _is_postgres(session):
         return _postgis_find(session, zone, start, end)
     index = current_index(session)
@@ -122,23 +152,22 @@ def affected_travellers(session: Session, zone: Zone, start: datetime | date,
 
 def _column(rows: list[tuple], i: int, dtype) -> np.ndarray:
     """Column i of the driver's tuples as an array."""
-    return np.fromiter((r[i] for r in rows), dtype=dtype, count=len(rows))
+    return np.fromiter(map(operator.itemgetter(i), rows), dtype=dtype, count=len(rows))
 
 
 # --------------------------------------------------------------------------- selection
 
 
-_COLUMNS = (
-    Stop.id.label("stop_id"), Stop.traveller_id, Traveller.external_id, Stop.precision,
-    Stop.country, Stop.place, Stop.lat, Stop.lon,
-)
+# the stop's columns in AffectedStop's order
+_COLUMNS = (Stop.id.label("stop_id"), Stop.traveller_id, Stop.precision, Stop.country, Stop.place,
+            Stop.lat, Stop.lon)
 _ID_CHUNK = 10_000
 
 
 def _matching_rows(session: Session, zone: Zone, start, end) -> list:
     """SQLite without the stop index: window and bounding box in SQL on the narrow columns,
     the zone test in memory, then the full rows of the hits only."""
-    base = select(*_COLUMNS).join(Traveller, Traveller.id == Stop.traveller_id)
+    base = select(*_COLUMNS)
     hits = [sid for sid, _tid in _sqlite_located(session, zone, start, end)]
     rows = []
     for i in range(0, len(hits), _ID_CHUNK):
@@ -152,22 +181,20 @@ def _postgis_find(session: Session, zone: Zone, start, end) -> list[AffectedStop
     per kind of evidence: an OR across them defeats both indexes) and numpy ranks them
     (`_winners`, shared with the SQLite index).
 
-    The queries read `stops` through SQLAlchemy Core (ORM rows cost more than the
-    database at 100k hits), with the traveller's external id as a correlated subquery:
-    one primary-key probe per stop, where a join let the planner walk every traveller
-    instead of the GiST index (100k, stale statistics) or hash the whole table."""
+    The queries read `stops` alone, through SQLAlchemy Core (ORM rows cost more than the
+    database at 100k hits)."""
     _plan_for_this_zone(session)
     conn = session.connection()
     found = [_plain_rows(conn, _pg_select(zone, kind, part, start, end))
              for kind, part in zip(("located", "country"), _postgis_parts(zone, start, end))]
     located, country = found[0], (found[1] if len(found) > 1 else [])
     everything = located + country
-    # columns: stop id, traveller id, external id, precision, country, place, lat, lon
+    # columns: stop id, traveller id, precision, country, place, lat, lon
     return _winners(
         zone, _column(located, 0, np.int64), _column(located, 1, np.int64),
-        _column(located, 7, float), _column(located, 6, float),
+        _column(located, 6, float), _column(located, 5, float),
         _column(country, 0, np.int64), _column(country, 1, np.int64),
-        lambda positions, _ids: [everything[i] for i in positions])
+        lambda positions, _ids: list(map(everything.__getitem__, positions)), complete=True)
 
 
 def _plain_rows(conn, stmt) -> list[tuple]:
@@ -194,9 +221,7 @@ def _pg_select(zone: Zone, kind: str, conditions: list, start, end):
         source, conditions = near.c, [*_window(start, end, near.c), _within_circle(zone, "near")]
     else:
         source = Stop
-    external = (select(Traveller.external_id).where(Traveller.id == source.traveller_id)
-                .scalar_subquery().label("external_id"))
-    return select(source.id.label("stop_id"), source.traveller_id, external, source.precision,
+    return select(source.id.label("stop_id"), source.traveller_id, source.precision,
                   source.country, source.place, source.lat, source.lon).where(*conditions)
 
 
@@ -302,23 +327,34 @@ def _in_order(rows: dict[int, tuple], wanted: list[int]) -> list[tuple | None]:
 
 def _winners(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.ndarray,
              lats: np.ndarray, c_stops: np.ndarray, c_travellers: np.ndarray,
-             read_rows) -> list[AffectedStop]:
+             read_rows, complete: bool = False) -> list[AffectedStop]:
     """`_best_per_traveller` on arrays: rank every matching stop (located ones with their
     coordinates, then country-only ones), keep each traveller's best, and build the
     answer from the winners' full rows: `read_rows(positions, stop ids)` returns them in
-    that order, as (id, traveller id, external id, precision, country, place, lat, lon),
-    None for a row that is gone; positions index the located stops then the country-only
-    ones, as given here."""
+    that order, as (id, traveller id, precision, country, place, lat, lon), None for a
+    row that is gone (`complete`: never, the rows were read with the stops); positions
+    index the located stops then the country-only ones, as given here."""
     if stop_ids.size + c_stops.size == 0:
         return []
-    all_stops, _travellers, km, _country, best = _ranked(
+    all_stops, _travellers, km, country, best = _ranked(
         zone, stop_ids, travellers, lons, lats, c_stops, c_travellers)
-    rows = read_rows(best.tolist(), all_stops[best].tolist())
-    inf = math.inf
-    # a missing row was deleted by a concurrent writer since the stops were selected
-    return [AffectedStop(row[1], row[2], row[0], "country" if row[3] == "country" else "point",
-                         row[3], row[4], row[5], row[6], row[7], None if dist == inf else dist)
-            for row, dist in zip(rows, km[best].tolist()) if row is not None]
+    return _answers(read_rows(best.tolist(), all_stops[best].tolist()), km[best], country[best],
+                    complete)
+
+
+def _answers(rows: list, km: np.ndarray, country_only: np.ndarray,
+             complete: bool = False) -> list[AffectedStop]:
+    """AffectedStops from the winners' rows (the stop's seven columns; None: deleted by a
+    concurrent writer since the stops were selected), their distances and evidence, in
+    answer order (located ones first). Put together with map and zip, without a Python
+    loop per row: at 90k travellers such a loop cost more than ranking them."""
+    located = int(np.count_nonzero(~country_only))
+    others = int(country_only.size) - located
+    extras = zip(["point"] * located + ["country"] * others, km[:located].tolist() + [None] * others)
+    if not complete and None in rows:
+        kept = [pair for pair in zip(rows, extras) if pair[0] is not None]
+        rows, extras = [row for row, _ in kept], [extra for _, extra in kept]
+    return list(map(_new_answer, map(operator.add, rows, extras)))
 
 
 def _ranked(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.ndarray,
@@ -328,7 +364,7 @@ def _ranked(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.n
     position of each traveller's best stop, in answer order (located before country-only,
     closest first, then by traveller and stop)."""
     # distances rounded exactly as `_best_per_traveller` does (Python's round, not numpy's)
-    located_km = [round(d, 3) for d in zone.distance_km(lons, lats).tolist()]
+    located_km = list(map(round, zone.distance_km(lons, lats).tolist(), repeat(3)))
     all_stops = np.concatenate((stop_ids, c_stops))
     all_travellers = np.concatenate((travellers, c_travellers))
     country = np.concatenate((np.zeros(stop_ids.size, dtype=bool), np.ones(c_stops.size, dtype=bool)))
@@ -361,7 +397,6 @@ def _best_per_traveller(zone: Zone, rows: Iterable) -> list[AffectedStop]:
     for row, dist in zip(rows, distances):
         candidate = AffectedStop(
             traveller_id=row.traveller_id,
-            external_id=row.external_id,
             stop_id=row.stop_id,
             precision="country" if row.precision == "country" else "point",
             located_by=row.precision,

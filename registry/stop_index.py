@@ -95,10 +95,8 @@ _CHANGES_SQL = (f"SELECT seq, prev, tag, stop_id, {_SNAPSHOT_VERSION} FROM stop_
                 "WHERE seq >= ? ORDER BY seq LIMIT ?")
 # the full rows of the winners, by stop id: one JSON array parameter (SQLite >= 3.38 or JSON1)
 ROWS_BY_ID_SQL = (
-    "SELECT stops.id, stops.traveller_id, travellers.external_id, stops.precision, "
-    "stops.country, stops.place, stops.lat, stops.lon FROM stops "
-    "JOIN travellers ON travellers.id = stops.traveller_id "
-    "WHERE stops.id IN (SELECT value FROM json_each(?))"
+    "SELECT id, traveller_id, precision, country, place, lat, lon FROM stops "
+    "WHERE id IN (SELECT value FROM json_each(?))"
 )
 _LOCATED_WHERE = "precision != 'country' AND lat IS NOT NULL AND lon IS NOT NULL"
 _COUNTRY_WHERE = "precision = 'country'"
@@ -384,7 +382,7 @@ def _touch(key) -> None:
 
 
 def rows_by_id(session: Session, stop_ids: list[int]) -> dict[int, tuple]:
-    """stop id -> (id, traveller id, external id, precision, country, place, lat, lon)."""
+    """stop id -> (id, traveller id, precision, country, place, lat, lon)."""
     cursor = session.connection().connection.cursor()
     try:
         return {row[0]: row for row in cursor.execute(ROWS_BY_ID_SQL, (json.dumps(stop_ids),))}

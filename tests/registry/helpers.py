@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from emergency.database import make_engine
 from geo.zones import circle
-from registry.affected import find_affected
+from registry.affected import external_ids, find_affected
 from registry.models import Stop, Traveller, Trip
 from tests.conftest import _migrated_sqlite_template
 
@@ -53,4 +53,6 @@ def add_stop(session, point=MONTREAL, country="CA", dates=DURING, external_id=No
 
 def found(session, zone=OTTAWA_300, start=START, end=END) -> list[str]:
     """The external ids of the travellers the affected set finds, in its order."""
-    return [r.external_id for r in find_affected(session, zone, start, end)]
+    rows = find_affected(session, zone, start, end)
+    references = external_ids(session, [r.traveller_id for r in rows])
+    return [references[r.traveller_id] for r in rows]

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from geo.zones import circle, parse_geojson
-from registry.affected import AffectedStop, count_affected, find_affected
+from registry.affected import AffectedStop, count_affected, external_ids, find_affected
 from registry.models import Stop, Traveller, Trip
 
 UTC = timezone.utc
@@ -47,8 +47,10 @@ def add_traveller(session, *stops, external_id=None) -> Traveller:
     return traveller
 
 
-def ids(rows: list[AffectedStop]) -> list[str]:
-    return [r.external_id for r in rows]
+def ids(session, rows: list[AffectedStop]) -> list[str]:
+    """The travellers' external references, in the answer's order."""
+    references = external_ids(session, [r.traveller_id for r in rows])
+    return [references[r.traveller_id] for r in rows]
 
 
 def test_point_inside_geodesic_circle_is_affected_and_outside_is_not(backend_session):
@@ -57,7 +59,7 @@ def test_point_inside_geodesic_circle_is_affected_and_outside_is_not(backend_ses
 
     rows = find_affected(backend_session, OTTAWA_300, START, END)
 
-    assert ids(rows) == ["montreal"]
+    assert ids(backend_session, rows) == ["montreal"]
     assert rows[0].precision == "point"
     assert rows[0].located_by == "point"
     assert rows[0].distance_km == pytest.approx(166, abs=3)
@@ -78,7 +80,7 @@ def test_country_only_stop_is_affected_when_zone_touches_that_country(backend_se
 
     rows = find_affected(backend_session, OTTAWA_300, START, END)
 
-    assert ids(rows) == ["somewhere-in-canada"]
+    assert ids(backend_session, rows) == ["somewhere-in-canada"]
     assert rows[0].precision == "country"
     assert rows[0].located_by == "country"
     assert rows[0].distance_km is None
@@ -102,7 +104,7 @@ def test_window_edges_are_inclusive_calendar_days(backend_session):
     add_traveller(backend_session, ("point", "CA", KINGSTON, (date(2025, 3, 20), date(2025, 3, 25))),
                   external_id="arrives-on-end-day")
 
-    assert sorted(ids(find_affected(backend_session, OTTAWA_300, START, END))) == [
+    assert sorted(ids(backend_session, find_affected(backend_session, OTTAWA_300, START, END))) == [
         "arrives-on-end-day", "leaves-on-start-day"]
 
 
@@ -118,14 +120,14 @@ def test_window_is_compared_in_utc(backend_session):
 def test_open_ended_departure_is_still_there(backend_session):
     add_traveller(backend_session, ("point", "CA", MONTREAL, (date(2024, 1, 1), None)), external_id="expat")
 
-    assert ids(find_affected(backend_session, OTTAWA_300, START, END)) == ["expat"]
+    assert ids(backend_session, find_affected(backend_session, OTTAWA_300, START, END)) == ["expat"]
 
 
 def test_incident_without_end_includes_later_arrivals(backend_session):
     add_traveller(backend_session, ("point", "CA", MONTREAL, (date(2026, 1, 1), date(2026, 1, 9))),
                   external_id="next-year")
 
-    assert ids(find_affected(backend_session, OTTAWA_300, START, None)) == ["next-year"]
+    assert ids(backend_session, find_affected(backend_session, OTTAWA_300, START, None)) == ["next-year"]
     assert find_affected(backend_session, OTTAWA_300, START, END) == []
 
 
@@ -154,7 +156,7 @@ def test_rows_are_ordered_by_distance_with_country_only_last(backend_session):
 
     rows = find_affected(backend_session, OTTAWA_300, START, END)
 
-    assert ids(rows) == ["near", "far", "country"]
+    assert ids(backend_session, rows) == ["near", "far", "country"]
     assert count_affected(backend_session, OTTAWA_300, START, END) == 3
 
 
@@ -166,8 +168,8 @@ def test_zone_across_antimeridian_finds_fiji_on_both_sides_but_not_australia(bac
 
     rows = find_affected(backend_session, FIJI_JUMP, START, END)
 
-    assert sorted(ids(rows)[:2]) == ["east-of-180", "suva"]
-    assert ids(rows)[2:] == ["fiji-somewhere"]
+    assert sorted(ids(backend_session, rows)[:2]) == ["east-of-180", "suva"]
+    assert ids(backend_session, rows)[2:] == ["fiji-somewhere"]
 
 
 def test_circle_across_antimeridian_finds_points_on_both_sides(backend_session):
@@ -177,7 +179,7 @@ def test_circle_across_antimeridian_finds_points_on_both_sides(backend_session):
 
     zone = circle(-17.5, 179.9, 300)
 
-    assert sorted(ids(find_affected(backend_session, zone, START, END))) == ["lau", "suva"]
+    assert sorted(ids(backend_session, find_affected(backend_session, zone, START, END))) == ["lau", "suva"]
 
 
 def test_high_latitude_circle_is_measured_on_the_ellipsoid(backend_session):
@@ -187,7 +189,7 @@ def test_high_latitude_circle_is_measured_on_the_ellipsoid(backend_session):
 
     zone = circle(78.22, 15.65, 200)
 
-    assert ids(find_affected(backend_session, zone, START, END)) == ["east-150km"]
+    assert ids(backend_session, find_affected(backend_session, zone, START, END)) == ["east-150km"]
 
 
 def test_polygon_edge_counts_as_inside(backend_session):
@@ -195,7 +197,7 @@ def test_polygon_edge_counts_as_inside(backend_session):
     square = parse_geojson({"type": "Polygon",
                             "coordinates": [[[2, 45], [3, 45], [3, 47], [2, 47], [2, 45]]]})
 
-    assert ids(find_affected(backend_session, square, START, END)) == ["on-edge"]
+    assert ids(backend_session, find_affected(backend_session, square, START, END)) == ["on-edge"]
 
 
 def test_empty_registry_gives_nobody(backend_session):
@@ -209,7 +211,7 @@ def test_affected_rows_carry_the_external_contract_fields(backend_session):
     [row] = find_affected(backend_session, OTTAWA_300, START, END)
     data = row.as_dict()
 
-    assert data["external_id"] == "ext-42"
+    assert external_ids(backend_session, [data["traveller_id"]]) == {traveller.id: "ext-42"}
     assert data["traveller_id"] == traveller.id
     assert data["precision"] in ("point", "country")
     assert data["stop_id"] == traveller.trips[0].stops[0].id

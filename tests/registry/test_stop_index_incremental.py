@@ -116,11 +116,11 @@ def test_a_located_stop_that_becomes_country_only_and_back_is_found_each_time(se
     move(session, stop.id, precision="country", lat=None, lon=None)
     assert index(session).made_by == REPLAYED
     rows = find_affected(session, OTTAWA_300, START, END)
-    assert [(r.external_id, r.precision) for r in rows] == [("ontario", "country")]
+    assert [(r.traveller_id, r.precision) for r in rows] == [(stop.traveller_id, "country")]
 
     move(session, stop.id, precision="city", lat=OTTAWA[0], lon=OTTAWA[1])
     rows = find_affected(session, OTTAWA_300, START, END)
-    assert [(r.external_id, r.precision) for r in rows] == [("ontario", "point")]
+    assert [(r.traveller_id, r.precision) for r in rows] == [(stop.traveller_id, "point")]
     assert_index_agrees_with_the_database(session)
 
 
