@@ -489,7 +489,7 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
                    render: Callable[[Delivery], SmsMessage], *,
                    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
                    max_attempts: int | None = None, concurrency: int = 1,
-                   record_every: int = 20, record_seconds: float = 0.5,
+                   record_every: int = 50, record_seconds: float = 0.5,
                    claim_slice: int | None = None) -> list[SendResult]:
     """Claim an SMS batch and send each message, recording the outcomes as they come.
 
@@ -501,7 +501,8 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     the wire, so the sending threads never wait for the database and a large batch costs
     no more per message than a small one. Outcomes are recorded in groups, every
     `record_every` results or `record_seconds`, in the calling thread (the session never
-    leaves it). The provider's own throughput limiter still paces every call. A render
+    leaves it); a group of 50 is one statement and one commit, a slice's worth, where
+    groups of 20 cost the database and the thread half as much again per message. The provider's own throughput limiter still paces every call. A render
     error puts the unsent slices back to pending and raises; what was already sent stays
     recorded.
 
