@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,38 @@ from shapely.geometry.base import BaseGeometry
 from geo.errors import GeoError, N_
 
 GEOD = Geod(ellps="WGS84")
+# Geodesic distances are the largest cost of a large affected set (about 0.8 µs a point:
+# 60 ms for a continent's 75k stops). pyproj computes them without holding the GIL, so a
+# large set is cut into chunks computed side by side, one per core (at most 4).
+_GEODESIC_CHUNK = 20_000
+_geodesic_pool: ThreadPoolExecutor | None = None
+_geodesic_pool_lock = threading.Lock()
+
+
+def geodesic_m(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Geodesic distances (WGS84, metres) from (lon, lat) to each point."""
+    n = lons.size
+    parts = min(4, os.cpu_count() or 1, -(-n // _GEODESIC_CHUNK))
+    if parts <= 1:
+        return _inverse_m(lon, lat, lons, lats)
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    others = [_pool().submit(_inverse_m, lon, lat, lons[b0:b1], lats[b0:b1])
+              for b0, b1 in zip(bounds[1:-1], bounds[2:])]
+    first = _inverse_m(lon, lat, lons[:bounds[1]], lats[:bounds[1]])  # this thread's share
+    return np.concatenate([first, *(future.result() for future in others)])
+
+
+def _inverse_m(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    n = lons.size
+    return np.asarray(GEOD.inv(np.full(n, lon), np.full(n, lat), lons, lats)[2], dtype=float)
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _geodesic_pool
+    with _geodesic_pool_lock:
+        if _geodesic_pool is None:
+            _geodesic_pool = ThreadPoolExecutor(3, thread_name_prefix="geodesic")
+        return _geodesic_pool
 
 MAX_VERTICES = 100_000
 MAX_BYTES = 20 * 1024 * 1024
@@ -243,9 +278,7 @@ class Zone:
 
     def _geodesic_m(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
         clat, clon = self.centre()
-        n = lons.size
-        _, _, dist = GEOD.inv(np.full(n, clon), np.full(n, clat), lons, lats)
-        return np.asarray(dist, dtype=float)
+        return geodesic_m(clon, clat, lons, lats)
 
     def _covers_xy(self, geom: BaseGeometry, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         if not shapely.is_prepared(geom):

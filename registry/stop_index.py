@@ -2,12 +2,15 @@
 
 Without it the SQLite path re-reads the window's stops from the file on every call
 (0.4-1.9 s at 170k stops), because SQLite has no index that narrows by place. The stops'
-coordinates, dates, travellers and countries are read once into numpy arrays, with a
-spatial grid over the located stops, and kept up to date as the registry changes.
+coordinates, dates, travellers and countries, and what an answer shows (how each stop was
+located, its place), are read once into numpy arrays (texts as codes of one shared list),
+with a spatial grid over the located stops, and kept up to date as the registry changes:
+an affected set is answered without reading the file (reading the winners' rows cost
+0.5 s for a continent's 90k travellers; since 0010 the place is logged like the rest).
 
 Never stale: the cache is keyed by the database URL and `registry_version.version`, which
 SQLite triggers set to a fresh random value on every insert, delete and update of a cached
-column of `stops` (migrations 0006 and 0008). Each call reads the version (one tiny query)
+column of `stops` (migrations 0006, 0008 and 0010). Each call reads the version (one tiny query)
 and, when it differs, brings an index up to date; the version is read again afterwards, so
 rows that changed while they were read are used for that call only and never cached. A
 transaction's own uncommitted writes change the version too, so it gets an index of what
@@ -30,7 +33,7 @@ primary key, and the new index shares the parent's arrays: the changed stops' ol
 are flagged in `gone` (one byte per stop, copied only when a stop of the base changed) and
 their current rows form a small `overlay` that every query scans in full (no grid; the
 exact zone test decides). Measured at 1.7M stops on an idle 2-core box, where a full
-rebuild took 2.7 s (25 s when loaded): 0.5-0.7 ms to follow a registration or a moved stop
+rebuild took 2.7 s (25 s when loaded; 6-7 s since it reads places too): 0.5-0.7 ms to follow a registration or a moved stop
 (9 ms for the first one of a process), 0.07 s for 20k registrations at once, and a full
 overlay (`OVERLAY_LIMIT` = 20k stops) adds about 1 ms per query. The change that takes
 the overlay past that limit merges it into a new base in memory (a compaction: the arrays
@@ -44,8 +47,8 @@ The spatial index is a 1-degree grid (stops sorted by cell, with each cell's fir
 position), not a shapely STRtree: an STRtree over the points costs about 430 bytes of
 memory per stop and 0.6 s to build per 150k stops (GEOS point objects); the grid adds
 no per-stop memory (the stops are stored sorted by cell) and answers a zone's boxes with slices.
-Memory: about 43 bytes per stop (measured: 72.8 MB for 1.7M stops; the columns take 40,
-the by-id order that finds a changed stop 4) plus 0.5 MB of grid offsets and room for
+Memory: about 56 bytes per stop (measured: 95.7 MB for 1.7M stops; the columns take 52,
+with 12 for the three text codes, the by-id order that finds a changed stop 4) plus 0.5 MB of grid offsets and room for
 2 * OVERLAY_LIMIT replayed stops (1.6 MB); indexes derived from one another share all of
 it, and at most `MAX_ENTRIES` indexes are kept per process, least recently used out.
 Thread-safe: an index never changes once built (replayed rows go to slots after every
@@ -59,6 +62,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Iterable
 
 import numpy as np
@@ -82,7 +86,7 @@ _COLS = int(360 / _CELL_DEG)
 _ROWS = int(180 / _CELL_DEG)
 
 _SCHEMA_SQL = (
-    "SELECT name FROM sqlite_master WHERE (type = 'table' AND name IN "
+    "SELECT name, sql FROM sqlite_master WHERE (type = 'table' AND name IN "
     "('registry_version', 'stop_changes')) OR (type = 'trigger' AND tbl_name = 'stops' "
     "AND name IN ({}))".format(", ".join(f"'{name}'" for name in TRIGGERS))
 )
@@ -93,31 +97,56 @@ _LAST_CHANGE_SQL = f"SELECT seq, tag, {_SNAPSHOT_VERSION} FROM stop_changes ORDE
 # the anchor row (if still there), the changes after it and the version: one snapshot
 _CHANGES_SQL = (f"SELECT seq, prev, tag, stop_id, {_SNAPSHOT_VERSION} FROM stop_changes "
                 "WHERE seq >= ? ORDER BY seq LIMIT ?")
-# the full rows of the winners, by stop id: one JSON array parameter (SQLite >= 3.38 or JSON1)
-ROWS_BY_ID_SQL = (
-    "SELECT id, traveller_id, precision, country, place, lat, lon FROM stops "
-    "WHERE id IN (SELECT value FROM json_each(?))"
-)
 _LOCATED_WHERE = "precision != 'country' AND lat IS NOT NULL AND lon IS NOT NULL"
 _COUNTRY_WHERE = "precision = 'country'"
 _LOCATED_SQL = (
     "SELECT id, traveller_id, lon, lat, julianday(arrival), "
-    f"coalesce(julianday(departure), 1e12) FROM stops WHERE {_LOCATED_WHERE}"
+    f"coalesce(julianday(departure), 1e12), precision, country, place FROM stops WHERE {_LOCATED_WHERE}"
 )
 _COUNTRY_SQL = (
-    "SELECT country, id, traveller_id, julianday(arrival), coalesce(julianday(departure), 1e12) "
-    f"FROM stops WHERE {_COUNTRY_WHERE} ORDER BY country"
+    "SELECT country, id, traveller_id, julianday(arrival), coalesce(julianday(departure), 1e12), "
+    f"place, lat, lon FROM stops WHERE {_COUNTRY_WHERE} ORDER BY country"
 )
 # the changed stops' current rows, classified by the same conditions as the two above
 _CHANGED_SQL = (
     "SELECT id, traveller_id, lon, lat, julianday(arrival), "
-    f"coalesce(julianday(departure), 1e12), country, {_LOCATED_WHERE}, {_COUNTRY_WHERE} "
-    "FROM stops WHERE id IN (SELECT value FROM json_each(?))"
+    f"coalesce(julianday(departure), 1e12), precision, country, place, {_LOCATED_WHERE}, "
+    f"{_COUNTRY_WHERE} FROM stops WHERE id IN (SELECT value FROM json_each(?))"
 )
-_LOCATED_DTYPE = np.dtype([("id", "i8"), ("traveller", "i8"), ("lon", "f8"), ("lat", "f8"),
-                           ("arrival", "f8"), ("departure", "f8")])
-_COLUMNS = ("stop_id", "traveller_id", "lon", "lat", "arrival", "departure")
-_COLUMN_TYPES = ("i8", "i8", "f8", "f8", "i4", "i4")
+_READ_CHUNK = 200_000  # rows read from the table at a time while building
+_COLUMNS = ("stop_id", "traveller_id", "lon", "lat", "arrival", "departure",
+            "located_by", "country", "place")
+_COLUMN_TYPES = ("i8", "i8", "f8", "f8", "i4", "i4", "i4", "i4", "i4")
+_TEXT_COLUMNS = ("located_by", "country", "place")  # stored as codes of `_words`
+
+# Every text the index stores (how a stop was located, its country, its place), once, with
+# its code; code 0 is None. Append-only and written under the module lock, so a code an
+# index holds always reads back the same text, whichever index or thread reads it.
+_words: list[str | None] = [None]
+_word_codes: dict[str | None, int] = {None: 0}
+
+
+def _encode(values) -> np.ndarray:
+    """Codes of these texts (a sequence), new texts added. Under the module lock."""
+    for value in set(values).difference(_word_codes):
+        _word_codes[value] = len(_words)
+        _words.append(value)
+    return np.fromiter(map(_word_codes.__getitem__, values), dtype=np.int32, count=len(values))
+
+
+_words_array = np.array([None], dtype=object)  # `_words` as an array, for gathering
+
+
+def words(codes: np.ndarray) -> list[str | None]:
+    """The texts of these codes (a gather from an array of the texts, redone when texts
+    were added: three times faster than looking each code up in the list)."""
+    global _words_array
+    table = _words_array
+    if table.size != len(_words):
+        table = np.empty(len(_words), dtype=object)
+        table[:] = _words[:table.size]
+        _words_array = table
+    return table[codes].tolist()
 
 
 class _Store:
@@ -164,11 +193,25 @@ class _CountryRows:
     traveller_id: np.ndarray  # int64
     arrival: np.ndarray  # int32 day numbers
     departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
+    place: np.ndarray  # int32 codes of `_words` (None, as a rule, for a country-only stop)
+    lat: np.ndarray  # float64, NaN when not given (as a rule)
+    lon: np.ndarray  # float64
 
     @staticmethod
     def empty() -> "_CountryRows":
         return _CountryRows(np.zeros(0, dtype="U2"),
-                            *(np.zeros(0, dtype=t) for t in ("i8", "i8", "i4", "i4")))
+                            *(np.zeros(0, dtype=t) for t in ("i8", "i8", "i4", "i4", "i4", "f8", "f8")))
+
+    @staticmethod
+    def from_rows(rows: list[tuple]) -> "_CountryRows":
+        """From (country, id, traveller id, julian arrival, julian departure or 1e12, place,
+        lat, lon) rows. Under the module lock (places are encoded)."""
+        columns = list(zip(*rows)) or [()] * 8
+        return _CountryRows(np.array(columns[0], dtype="U2").reshape(-1),
+                            np.array(columns[1], dtype=np.int64), np.array(columns[2], dtype=np.int64),
+                            _days(np.array(columns[3], dtype=float)),
+                            _days(np.array(columns[4], dtype=float)),
+                            _encode(columns[5]), _floats(columns[6]), _floats(columns[7]))
 
     def __len__(self) -> int:
         return int(self.stop_id.size)
@@ -207,6 +250,9 @@ class StopIndex:
     lat: np.ndarray  # float64
     arrival: np.ndarray  # int32 day numbers (date.toordinal())
     departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
+    located_by: np.ndarray  # int32 codes of `_words`: 'point' or 'city'
+    country: np.ndarray  # int32 codes of `_words`
+    place: np.ndarray  # int32 codes of `_words`
     cell_start: np.ndarray  # int64, _ROWS * _COLS + 1 entries, over the base
     edge: np.ndarray  # base positions of stops on the antimeridian (lon ±180): always candidates
     by_id: np.ndarray  # int32 base positions in stop id order (finds a changed stop)
@@ -217,6 +263,9 @@ class StopIndex:
     country_traveller_id: np.ndarray  # int64
     country_arrival: np.ndarray  # int32 day numbers
     country_departure: np.ndarray  # int32 day numbers, OPEN when there is no departure date
+    country_place: np.ndarray  # int32 codes of `_words`
+    country_lat: np.ndarray  # float64 (NaN: none)
+    country_lon: np.ndarray  # float64
     country_slice: dict
     country_by_id: np.ndarray  # int32 base positions in stop id order
     country_gone: np.ndarray | None  # bool per base position
@@ -245,7 +294,7 @@ class StopIndex:
         """Memory held (the store's room included; shared with derived indexes)."""
         arrays = [self.cell_start, self.edge, self.by_id, self.overlay, self.country_stop_id,
                   self.country_traveller_id, self.country_arrival, self.country_departure,
-                  self.country_by_id]
+                  self.country_place, self.country_lat, self.country_lon, self.country_by_id]
         arrays += [a for a in (self.gone, self.country_gone) if a is not None]
         return self.store.nbytes + sum(a.nbytes for a in arrays) + self.country_overlay.nbytes
 
@@ -270,6 +319,12 @@ class StopIndex:
     def country_only(self, countries: Iterable[str], start_day: int,
                      end_day: int | None) -> tuple[np.ndarray, np.ndarray]:
         """(stop ids, traveller ids) of the country-only stops of these countries in the window."""
+        rows = self.country_rows(countries, start_day, end_day)
+        return rows.stop_id, rows.traveller_id
+
+    def country_rows(self, countries: Iterable[str], start_day: int,
+                     end_day: int | None) -> _CountryRows:
+        """The country-only stops of these countries in the window."""
         countries = set(countries)
         slices = [self.country_slice[c] for c in countries if c in self.country_slice]
         pos = (np.concatenate([np.arange(first, end) for first, end in slices])
@@ -280,15 +335,23 @@ class StopIndex:
         if self.country_gone is not None:
             keep &= ~self.country_gone[pos]
         pos = pos[keep]
-        stops, travellers = self.country_stop_id[pos], self.country_traveller_id[pos]
+        found = _CountryRows(self._country_codes(pos), self.country_stop_id[pos], self.country_traveller_id[pos],
+                             self.country_arrival[pos], self.country_departure[pos],
+                             self.country_place[pos], self.country_lat[pos], self.country_lon[pos])
         extra = self.country_overlay
         if len(extra) and countries:
             keep = np.isin(extra.code, list(countries)) & (extra.departure >= start_day)
             if end_day is not None:
                 keep &= extra.arrival <= end_day
-            stops = np.concatenate((stops, extra.stop_id[keep]))
-            travellers = np.concatenate((travellers, extra.traveller_id[keep]))
-        return stops, travellers
+            found = found.plus(extra.take(keep))
+        return found
+
+    def _country_codes(self, pos: np.ndarray) -> np.ndarray:
+        """The country code of these base positions (the base is sorted by country)."""
+        slices = sorted((first, code) for code, (first, _end) in self.country_slice.items())
+        firsts = np.array([first for first, _ in slices], dtype=np.int64)
+        codes = np.array([code for _, code in slices], dtype="U2")
+        return codes[np.searchsorted(firsts, pos, side="right") - 1] if pos.size else codes[:0]
 
     def _candidates(self, zone: Zone) -> np.ndarray:
         """Base positions of the stops in the grid cells that the zone's parts' boxes cover."""
@@ -338,7 +401,10 @@ def current_index(session: Session) -> StopIndex | None:
     conn = session.connection()
     cursor = conn.connection.cursor()  # the session's DBAPI connection: two tiny queries
     try:
-        present = {name for (name,) in cursor.execute(_SCHEMA_SQL)}
+        # the update trigger must fire on a change of place (migration 0010): the index
+        # shows places; before 0010 a renamed place would go unseen, so read the file
+        present = {name for name, sql in cursor.execute(_SCHEMA_SQL)
+                   if name != "stops_version_update" or _fires_on_place(sql)}
         if not present >= _VERSIONED:
             return None
         row = cursor.execute(_VERSION_SQL).fetchone()
@@ -370,6 +436,12 @@ def current_index(session: Session) -> StopIndex | None:
         cursor.close()
 
 
+def _fires_on_place(trigger_sql: str | None) -> bool:
+    """Whether an `AFTER UPDATE OF ... ON stops` trigger lists the place column."""
+    columns = (trigger_sql or "").partition(" UPDATE OF ")[2].partition(" ON ")[0]
+    return "place" in {c.strip().lower() for c in columns.split(",")}
+
+
 def _touch(key) -> None:
     """Keep a used index longest (the committed view outlives a rolled-back transaction's,
     so it stays a parent), unless the lock is busy: a hit never waits for a build."""
@@ -379,15 +451,6 @@ def _touch(key) -> None:
                 _cache.move_to_end(key)
         finally:
             _lock.release()
-
-
-def rows_by_id(session: Session, stop_ids: list[int]) -> dict[int, tuple]:
-    """stop id -> (id, traveller id, precision, country, place, lat, lon)."""
-    cursor = session.connection().connection.cursor()
-    try:
-        return {row[0]: row for row in cursor.execute(ROWS_BY_ID_SQL, (json.dumps(stop_ids),))}
-    finally:
-        cursor.close()
 
 
 def clear() -> None:
@@ -446,20 +509,28 @@ def _replay(cursor, parent: StopIndex, changed: np.ndarray, version: int,
 def _read_changed(cursor, ids: np.ndarray) -> tuple[dict[str, np.ndarray], _CountryRows]:
     """The current rows of these stops (deleted ones have none): located, country-only."""
     rows = cursor.execute(_CHANGED_SQL, (json.dumps(ids.tolist()),)).fetchall() if ids.size else []
-    located = [r for r in rows if r[7]]
-    country = [r for r in rows if r[8]]
-    table = np.array([r[:6] for r in located], dtype=float).reshape(-1, 6)
-    located_columns = {
-        "stop_id": table[:, 0].astype(np.int64), "traveller_id": table[:, 1].astype(np.int64),
-        "lon": table[:, 2], "lat": table[:, 3],
-        "arrival": _days(table[:, 4]), "departure": _days(table[:, 5]),
-    }
-    ctable = np.array([(r[0], r[1], r[4], r[5]) for r in country], dtype=float).reshape(-1, 4)
-    country_rows = _CountryRows(
-        np.array([r[6] for r in country], dtype=str).reshape(-1),
-        ctable[:, 0].astype(np.int64), ctable[:, 1].astype(np.int64),
-        _days(ctable[:, 2]), _days(ctable[:, 3]))
+    located_columns = _located_columns([r[:9] for r in rows if r[9]])
+    country_rows = _CountryRows.from_rows([(r[7], r[0], r[1], r[4], r[5], r[8], r[3], r[2])
+                                           for r in rows if r[10]])
     return located_columns, country_rows
+
+
+def _located_columns(rows: list[tuple]) -> dict[str, np.ndarray]:
+    """The store's columns from (id, traveller id, lon, lat, julian arrival, julian departure
+    or 1e12, precision, country, place) rows: one column at a time (itemgetter in C; a
+    transposition with zip(*rows) took most of a build). Under the module lock (texts are
+    encoded)."""
+    n = len(rows)
+
+    def column(i: int, dtype) -> np.ndarray:
+        return np.fromiter(map(itemgetter(i), rows), dtype=dtype, count=n)
+
+    return {
+        "stop_id": column(0, np.int64), "traveller_id": column(1, np.int64),
+        "lon": column(2, float), "lat": column(3, float),
+        "arrival": _days(column(4, float)), "departure": _days(column(5, float)),
+        **{name: _encode(list(map(itemgetter(i), rows))) for i, name in enumerate(_TEXT_COLUMNS, 6)},
+    }
 
 
 def _find(stop_id: np.ndarray, by_id: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -503,7 +574,8 @@ def _compact(parent: StopIndex, gone, kept: np.ndarray, located: dict[str, np.nd
     codes = np.repeat(np.array([code for code, _ in slices], dtype=str),
                       [end - first for _, (first, end) in slices])
     country = _CountryRows(codes, parent.country_stop_id, parent.country_traveller_id,
-                           parent.country_arrival, parent.country_departure)
+                           parent.country_arrival, parent.country_departure, parent.country_place,
+                           parent.country_lat, parent.country_lon)
     if country_gone is not None:
         country = country.take(~country_gone)
     return _assemble(columns, country.plus(country_overlay), version, anchor, COMPACTED)
@@ -518,15 +590,13 @@ def _build(cursor, version: int, logged: bool) -> StopIndex:
     cached: the version moved). It is an anchor only if its tag is the version: else the
     version changed without the log (0006's triggers, no log) and no replay can be trusted."""
     last = cursor.execute(_LAST_CHANGE_SQL).fetchone() if logged else None
-    rows = np.fromiter(cursor.execute(_LOCATED_SQL), dtype=_LOCATED_DTYPE)
-    country_rows = cursor.execute(_COUNTRY_SQL).fetchall()
-    columns = {"stop_id": rows["id"], "traveller_id": rows["traveller"], "lon": rows["lon"],
-               "lat": rows["lat"], "arrival": _days(rows["arrival"]),
-               "departure": _days(rows["departure"])}
-    table = np.array([r[1:] for r in country_rows], dtype=float).reshape(-1, 4)
-    country = _CountryRows(np.array([r[0] for r in country_rows], dtype=str).reshape(-1),
-                           table[:, 0].astype(np.int64), table[:, 1].astype(np.int64),
-                           _days(table[:, 2]), _days(table[:, 3]))
+    cursor.execute(_LOCATED_SQL)
+    chunks = []
+    while rows := cursor.fetchmany(_READ_CHUNK):  # a chunk at a time: 1.7M tuples at once
+        chunks.append(_located_columns(rows))  # would hold a few hundred MB
+    columns = {name: np.concatenate([c[name] for c in chunks]) if chunks else np.zeros(0, dtype=t)
+               for name, t in zip(_COLUMNS, _COLUMN_TYPES)}
+    country = _CountryRows.from_rows(cursor.execute(_COUNTRY_SQL).fetchall())
     anchor = last[0] if last is not None and last[1] == last[2] == version else None
     return _assemble(columns, country, version, anchor, FULL)
 
@@ -558,6 +628,7 @@ def _assemble(columns: dict[str, np.ndarray], country: _CountryRows, version: in
         overlay=np.zeros(0, dtype=np.int64),
         country_stop_id=country.stop_id, country_traveller_id=country.traveller_id,
         country_arrival=country.arrival, country_departure=country.departure,
+        country_place=country.place, country_lat=country.lat, country_lon=country.lon,
         country_slice=country_slice, country_by_id=_id_order(country.stop_id),
         country_gone=None, country_overlay=_CountryRows.empty(), store=store,
     )
@@ -565,6 +636,11 @@ def _assemble(columns: dict[str, np.ndarray], country: _CountryRows, version: in
 
 def _id_order(stop_ids: np.ndarray) -> np.ndarray:
     return np.argsort(stop_ids).astype(np.int32)
+
+
+def _floats(values) -> np.ndarray:
+    """Floats with None as NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 def _days(julian: np.ndarray) -> np.ndarray:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geo.zones import circle, parse_geojson
-from registry.affected import AffectedStop, count_affected, external_ids, find_affected
+from registry.affected import AffectedStop, _round_3, count_affected, external_ids, find_affected
 from registry.models import Stop, Traveller, Trip
 
 UTC = timezone.utc
@@ -215,3 +218,12 @@ def test_affected_rows_carry_the_external_contract_fields(backend_session):
     assert data["traveller_id"] == traveller.id
     assert data["precision"] in ("point", "country")
     assert data["stop_id"] == traveller.trips[0].stops[0].id
+
+
+@given(st.lists(st.one_of(st.floats(min_value=0, max_value=25_000, allow_nan=False),
+                          st.integers(min_value=0, max_value=25_000_000).map(lambda m: m / 1000 + 0.0005)),
+                max_size=50))
+def test_distances_are_rounded_to_the_metre_exactly_as_python_rounds_them(values):
+    """The ranked answers round distances with numpy; a traveller's distance must not differ
+    by a metre from the unindexed path, which uses Python's round (halves included)."""
+    assert _round_3(np.array(values, dtype=float)).tolist() == [round(v, 3) for v in values]

@@ -337,7 +337,7 @@ def test_a_write_that_changed_the_version_without_a_log_row_is_never_skipped(ses
 
     # a later migration puts 0006's body back, a stop moves, then the log's body returns
     replace_trigger(session, "stops_version_update", version_only_trigger(
-        "stops_version_update", "AFTER UPDATE OF lat, lon ON stops"))
+        "stops_version_update", "AFTER UPDATE OF lat, lon, place ON stops"))
     move(session, moved.id, lat=TORONTO[0], lon=TORONTO[1])
     replace_trigger(session, "stops_version_update", logging_update)
     add_stop(session, point=OTTAWA, external_id="ottawa-2")  # logged again
@@ -351,7 +351,7 @@ def test_a_write_after_the_last_log_row_that_changed_only_the_version_is_never_s
     assert found(session) == ["moved"]
 
     replace_trigger(session, "stops_version_update", version_only_trigger(
-        "stops_version_update", "AFTER UPDATE OF lat, lon ON stops"))
+        "stops_version_update", "AFTER UPDATE OF lat, lon, place ON stops"))
     move(session, moved.id, lat=TORONTO[0], lon=TORONTO[1])
 
     assert index(session).made_by == FULL
@@ -360,7 +360,7 @@ def test_a_write_after_the_last_log_row_that_changed_only_the_version_is_never_s
 
 def test_a_database_with_0006s_trigger_bodies_rebuilds_on_each_change_and_stays_correct(session):
     for name, when in (("stops_version_insert", "AFTER INSERT ON stops"),
-                       ("stops_version_update", "AFTER UPDATE OF lat, lon ON stops")):
+                       ("stops_version_update", "AFTER UPDATE OF lat, lon, place ON stops")):
         replace_trigger(session, name, version_only_trigger(name, when))
     stop = add_stop(session, external_id="montreal")
     assert found(session) == ["montreal"]
@@ -373,21 +373,21 @@ def test_a_database_with_0006s_trigger_bodies_rebuilds_on_each_change_and_stays_
     assert found(session) == ["ottawa"]
 
 
-def test_a_database_migrated_only_to_0006_rebuilds_on_each_change_and_stays_correct(tmp_path):
+def test_a_database_migrated_only_to_0006_is_read_directly_and_stays_correct(tmp_path):
+    """0006's update trigger does not fire on a change of place, which the index shows
+    since 0010: such a database is read from the file, never from a stale index."""
     eng = make_engine(f"sqlite:///{tmp_path / 'at-0006.db'}")
     upgrade(eng, "0006")
     session = sessionmaker(bind=eng, expire_on_commit=False)()
     try:
         stop = add_stop(session, external_id="montreal")
         assert found(session) == ["montreal"]
-        assert index(session).anchor is None
+        assert stop_index.current_index(session) is None
 
         add_stop(session, point=OTTAWA, external_id="ottawa")
         move(session, stop.id, lat=TORONTO[0], lon=TORONTO[1])
 
-        assert index(session).made_by == FULL
         assert found(session) == ["ottawa"]
-        assert_index_agrees_with_the_database(session)
     finally:
         session.close()
         eng.dispose()
@@ -486,3 +486,23 @@ def test_random_writes_leave_the_index_agreeing_with_the_database(tmp_path_facto
     # one rebuild from the table, at the start; every later index came from the log
     rebuilt = {id(i) for i in made if i.made_by == FULL}
     assert rebuilt == {id(made[0])}, [i.made_by for i in made]
+
+
+def test_places_and_countries_shown_come_through_replays_and_a_compaction(session, monkeypatch):
+    located = add_stop(session, external_id="montreal")
+    country_only = add_stop(session, point=None, country="CA", external_id="somewhere")
+    assert index(session).made_by == FULL
+
+    session.execute(update(Stop).where(Stop.id == located.id).values(place="Vieux-Montréal"))
+    session.execute(update(Stop).where(Stop.id == country_only.id).values(place="Québec (province)"))
+    session.commit()
+    assert index(session).made_by == REPLAYED
+    assert_index_agrees_with_the_database(session)
+
+    monkeypatch.setattr(stop_index, "OVERLAY_LIMIT", 0)
+    add_stop(session, point=OTTAWA, external_id="ottawa")
+    assert index(session).made_by == COMPACTED
+    assert_index_agrees_with_the_database(session)
+    rows = find_affected(session, OTTAWA_300, START, END)
+    assert [(r.place, r.country, r.located_by) for r in rows] == [
+        (None, "CA", "point"), ("Vieux-Montréal", "CA", "point"), ("Québec (province)", "CA", "country")]
