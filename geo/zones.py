@@ -42,6 +42,15 @@ _geodesic_pool: ThreadPoolExecutor | None = None
 _geodesic_pool_lock = threading.Lock()
 
 
+def _forget_pool_in_child() -> None:
+    """A forked child (an RQ job) has none of its parent's threads: it makes its own pool."""
+    global _geodesic_pool, _geodesic_pool_lock
+    _geodesic_pool, _geodesic_pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def geodesic_m(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     """Geodesic distances (WGS84, metres) from (lon, lat) to each point."""
     n = lons.size
