@@ -20,9 +20,9 @@ travellers a per-row lookup of the traveller cost PostgreSQL more than the spati
 On PostgreSQL the filtering happens in SQL with PostGIS (the GiST-indexed generated
 column `stops.geom`, which the ORM model does not map; country-only stops through a
 partial index, migration 0007); on SQLite the stops come from the
-in-process `registry.stop_index` (kept up to date from the stops' change log) and are tested in
-memory by `geo.join`, then only the winners' full rows are read; a database without the
-registry version (migration 0006) is read directly as before.
+in-process `registry.stop_index` (kept up to date from the stops' change log, and holding
+what an answer shows) and are tested in memory by `geo.join`; a database without the
+registry version or with a trigger older than migration 0010 is read directly.
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ class AffectedStop(NamedTuple):
     """One affected traveller and the stop that puts them in the zone. A named tuple, not a
     dataclass: a continent-sized zone makes 100k of them, and a frozen dataclass costs
     several times more to build. The first seven fields are the stop's columns in the
-    order the queries read them, so an answer is the row plus two computed fields, put
-    together without a Python loop (`_answers`)."""
+    order the PostGIS queries read them, so an answer is the row plus two computed
+    fields, put together without a Python loop (`_answers`)."""
 
     stop_id: int
     traveller_id: int
@@ -179,7 +179,7 @@ def _matching_rows(session: Session, zone: Zone, start, end) -> list:
 def _postgis_find(session: Session, zone: Zone, start, end) -> list[AffectedStop]:
     """The PostgreSQL path of `find_affected`: PostGIS picks the stops (one indexed query
     per kind of evidence: an OR across them defeats both indexes) and numpy ranks them
-    (`_winners`, shared with the SQLite index).
+    (`_ranked`, shared with the SQLite index).
 
     The queries read `stops` alone, through SQLAlchemy Core (ORM rows cost more than the
     database at 100k hits)."""
@@ -188,13 +188,15 @@ def _postgis_find(session: Session, zone: Zone, start, end) -> list[AffectedStop
     found = [_plain_rows(conn, _pg_select(zone, kind, part, start, end))
              for kind, part in zip(("located", "country"), _postgis_parts(zone, start, end))]
     located, country = found[0], (found[1] if len(found) > 1 else [])
-    everything = located + country
+    if not located and not country:
+        return []
     # columns: stop id, traveller id, precision, country, place, lat, lon
-    return _winners(
+    _stops, _travellers, km, country_only, best = _ranked(
         zone, _column(located, 0, np.int64), _column(located, 1, np.int64),
         _column(located, 6, float), _column(located, 5, float),
-        _column(country, 0, np.int64), _column(country, 1, np.int64),
-        lambda positions, _ids: list(map(everything.__getitem__, positions)), complete=True)
+        _column(country, 0, np.int64), _column(country, 1, np.int64))
+    everything = located + country  # positions in `best` index the located rows, then these
+    return _answers(list(map(everything.__getitem__, best.tolist())), km[best], country_only[best])
 
 
 def _plain_rows(conn, stmt) -> list[tuple]:
@@ -307,8 +309,7 @@ def _indexed_find(session: Session, index: StopIndex, zone: Zone, start,
     """`_best_per_traveller` done on arrays from the in-process index, which also holds what
     an answer shows (how each stop was located, its country and place): no file read.
     Reading the winners' rows from the file cost 6 µs each, 0.5 s for a continent's 90k."""
-    start_day = _utc_date(start).toordinal()
-    end_day = _utc_date(end).toordinal() if end is not None else None
+    start_day, end_day = _day_numbers(start, end)
     pos = index.located(zone, start_day, end_day)
     country = index.country_rows(zone.touched_countries(), start_day, end_day)
     if pos.size + len(country) == 0:
@@ -342,43 +343,25 @@ def _floats_or_none(values: np.ndarray) -> list[float | None]:
 def _index_arrays(index: StopIndex, zone: Zone, start, end) -> tuple[np.ndarray, ...]:
     """(stop ids, traveller ids, lons, lats) of the located stops in the zone and window,
     then (stop ids, traveller ids) of the country-only ones, from the in-process index."""
-    start_day = _utc_date(start).toordinal()
-    end_day = _utc_date(end).toordinal() if end is not None else None
+    start_day, end_day = _day_numbers(start, end)
     pos = index.located(zone, start_day, end_day)
     c_stops, c_travellers = index.country_only(zone.touched_countries(), start_day, end_day)
     return (index.stop_id[pos], index.traveller_id[pos], index.lon[pos], index.lat[pos],
             c_stops, c_travellers)
 
 
-def _winners(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.ndarray,
-             lats: np.ndarray, c_stops: np.ndarray, c_travellers: np.ndarray,
-             read_rows, complete: bool = False) -> list[AffectedStop]:
-    """`_best_per_traveller` on arrays: rank every matching stop (located ones with their
-    coordinates, then country-only ones), keep each traveller's best, and build the
-    answer from the winners' full rows: `read_rows(positions, stop ids)` returns them in
-    that order, as (id, traveller id, precision, country, place, lat, lon), None for a
-    row that is gone (`complete`: never, the rows were read with the stops); positions
-    index the located stops then the country-only ones, as given here."""
-    if stop_ids.size + c_stops.size == 0:
-        return []
-    all_stops, _travellers, km, country, best = _ranked(
-        zone, stop_ids, travellers, lons, lats, c_stops, c_travellers)
-    return _answers(read_rows(best.tolist(), all_stops[best].tolist()), km[best], country[best],
-                    complete)
+def _day_numbers(start, end) -> tuple[int, int | None]:
+    """The window as the index's day numbers (UTC dates; None: no end)."""
+    return _utc_date(start).toordinal(), (_utc_date(end).toordinal() if end is not None else None)
 
 
-def _answers(rows: list, km: np.ndarray, country_only: np.ndarray,
-             complete: bool = False) -> list[AffectedStop]:
-    """AffectedStops from the winners' rows (the stop's seven columns; None: deleted by a
-    concurrent writer since the stops were selected), their distances and evidence, in
-    answer order (located ones first). Put together with map and zip, without a Python
-    loop per row: at 90k travellers such a loop cost more than ranking them."""
+def _answers(rows: list[tuple], km: np.ndarray, country_only: np.ndarray) -> list[AffectedStop]:
+    """AffectedStops from the winners' rows (the stop's seven columns), their distances and
+    evidence, in answer order (located ones first). Put together with map and zip, without
+    a Python loop per row: at 90k travellers such a loop cost more than ranking them."""
     located = int(np.count_nonzero(~country_only))
     others = int(country_only.size) - located
     extras = zip(["point"] * located + ["country"] * others, km[:located].tolist() + [None] * others)
-    if not complete and None in rows:
-        kept = [pair for pair in zip(rows, extras) if pair[0] is not None]
-        rows, extras = [row for row, _ in kept], [extra for _, extra in kept]
     return list(map(_new_answer, map(operator.add, rows, extras)))
 
 
@@ -396,7 +379,7 @@ def _round_3(values: np.ndarray) -> np.ndarray:
 
 def _ranked(zone: Zone, stop_ids: np.ndarray, travellers: np.ndarray, lons: np.ndarray,
             lats: np.ndarray, c_stops: np.ndarray, c_travellers: np.ndarray):
-    """`_rank` on arrays. Returns (stop ids, traveller ids, km, country-only) of every
+    """`_rank` on arrays (`_best_per_traveller`'s order). Returns (stop ids, traveller ids, km, country-only) of every
     matching stop, located ones first (km inf for country-only ones), and `best`: the
     position of each traveller's best stop, in answer order (located before country-only,
     closest first, then by traveller and stop)."""
