@@ -180,18 +180,22 @@ def test_a_provider_that_is_not_thread_safe_sends_one_at_a_time_in_the_calling_t
         assert statuses(s) == {"sent": 5}
 
 
+def render_failing_at(recipient_id):
+    """`render`, except that the message of this recipient raises (a template error)."""
+    def broken(delivery):
+        if delivery.recipient_id == recipient_id:
+            raise RuntimeError("template error")
+        return render(delivery)
+    return broken
+
+
 def test_a_render_error_releases_the_whole_batch_and_sends_nothing(session):
     create_deliveries(session, 1, sms_rows(6), {"sms": 6})
     session.commit()
     provider = OverlapProvider(meet=1)
 
-    def broken(delivery):
-        if delivery.recipient_id == 4:
-            raise RuntimeError("template error")
-        return render(delivery)
-
     with pytest.raises(RuntimeError):
-        send_sms_batch(session, 1, 0, provider, broken, concurrency=4)
+        send_sms_batch(session, 1, 0, provider, render_failing_at(4), concurrency=4)
     assert provider.sent == [] and statuses(session) == {"pending": 6}
 
 
@@ -248,12 +252,7 @@ def test_a_render_error_in_a_later_slice_keeps_what_was_sent_and_releases_the_re
     session.commit()
     provider = OverlapProvider(meet=1)
 
-    def broken(delivery):
-        if delivery.recipient_id == 9:
-            raise RuntimeError("template error")
-        return render(delivery)
-
     with pytest.raises(RuntimeError):
-        send_sms_batch(session, 1, 0, provider, broken, concurrency=2, claim_slice=4)
+        send_sms_batch(session, 1, 0, provider, render_failing_at(9), concurrency=2, claim_slice=4)
     assert sorted(provider.sent) == list(range(1, 9))  # two whole slices went out, once each
     assert statuses(session) == {"sent": 8, "pending": 4}
