@@ -134,6 +134,57 @@ def _cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def _processes_named(name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def cpu_parts(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each part of the machine: the named processes of `pids`,
+    PostgreSQL (the postmaster with its ended children, plus every live backend), Redis,
+    and the whole machine (busy, and stolen by the hypervisor). Differences of two
+    snapshots say where the CPU of a phase went, per message."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parts = {}
+    for name, ids in pids.items():
+        parts[name] = sum(_cpu_seconds(pid) for pid in ids)
+    postgres = 0.0
+    servers = _processes_named("postgres")
+    for pid in servers:
+        try:
+            fields = _stat_fields(pid)
+        except OSError:
+            continue
+        used = int(fields[11]) + int(fields[12])
+        if int(fields[1]) not in servers:  # the postmaster: its ended backends count too
+            used += int(fields[13]) + int(fields[14])
+        postgres += used / tick
+    parts["postgres"] = postgres
+    parts["redis"] = sum(_cpu_seconds(pid) for pid in _processes_named("redis-server"))
+    with open("/proc/stat") as stat:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    parts["machine busy"] = (user + nice + system + irq + softirq) / tick
+    parts["machine steal"] = steal / tick
+    return parts
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
 def _baseline_email(args) -> int:
     base, first, count, size = args
     from notify.providers.base import EmailBatch, EmailRecipient
@@ -159,17 +210,21 @@ def baseline(fakes: dict, count: int, workers: int, email_batch: int, concurrenc
     firsts = [sum(share[:w]) + 1 for w in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], 10**8, 1, 1)] * workers))  # warm up
+        parts = cpu_parts({"fakes": [fakes["pid"]]})
         started = time.perf_counter()
         sent = list(pool.map(_baseline_sms, [(fakes["twilio"], fakes["number"], f, n, concurrency)
                                              for f, n in zip(firsts, share)]))
         sms_ok, sms_cpu = sum(ok for ok, _ in sent), sum(cpu for _, cpu in sent)
         sms_seconds = time.perf_counter() - started
+        parts = cpu_used(parts, cpu_parts({"fakes": [fakes["pid"]]}))
+        parts["clients"] = sms_cpu
         # Email: whole batches per client, as the workers do.
         batches = [(f, n) for f, n in zip(firsts, share)]
         started = time.perf_counter()
         email_ok = sum(pool.map(_baseline_email, [(fakes["sendgrid"], f, n, email_batch) for f, n in batches]))
         email_seconds = time.perf_counter() - started
     return {"sms_rate": sms_ok / sms_seconds, "sms_ok": sms_ok, "sms_cpu_ms": 1000 * sms_cpu / max(sms_ok, 1),
+            "sms_cpu_parts": {name: used / max(sms_ok, 1) for name, used in parts.items()},
             "email_rate": email_ok / email_seconds,
             "email_ok": email_ok}
 
@@ -254,6 +309,9 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
              for _ in range(workers)]
     time.sleep(3)  # let the workers import and register before the clock starts
     cpu_before = [_cpu_seconds(proc.pid) for proc in procs]
+    parts_of = {"workers": [proc.pid for proc in procs], "fakes": [fakes["pid"]]}
+    sms_before = fake_stats(fakes["twilio"])["accepted"]
+    sms_window = []  # (SMS accepted so far, CPU parts) at the first and last poll of the SMS phase
     started = time.time()
     alert_id = send_alert(env)
     peaks = [0.0] * workers
@@ -264,6 +322,9 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
         while True:
             time.sleep(0.5)
             peaks = [max(p, peak_rss_mb(proc.pid)) for p, proc in zip(peaks, procs)]
+            accepted = fake_stats(fakes["twilio"])["accepted"] - sms_before
+            if 0 < accepted and (not sms_window or sms_window[-1][0] < count):
+                sms_window[1:] = [(accepted, cpu_parts(parts_of))]
             if any(proc.poll() is not None for proc in procs):
                 raise RuntimeError("a worker died: " + (procs[0].stderr.read() if procs[0].stderr else ""))
             if alert_status(engine, alert_id) == "sent":
@@ -294,8 +355,13 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
         window = (entry["last"] - entry["first"]).total_seconds() if entry["first"] else 0
         entry["rate"] = entry["sent"] / window if window > 0 else 0.0
         entry.pop("first"), entry.pop("last")
+    sms_parts = {}
+    if len(sms_window) == 2 and sms_window[1][0] > sms_window[0][0]:
+        messages = sms_window[1][0] - sms_window[0][0]
+        sms_parts = {name: used / messages
+                     for name, used in cpu_used(sms_window[0][1], sms_window[1][1]).items()}
     return {"alert_id": alert_id, "elapsed": elapsed, "channels": per_channel, "peak_rss_mb": peaks,
-            "worker_cpu": worker_cpu}
+            "worker_cpu": worker_cpu, "sms_cpu_parts": sms_parts}
 
 
 def retried(db_url: str, alert_id: int) -> dict:
@@ -314,6 +380,7 @@ def run(count: int, workers: int, email_batch: int, keep: bool, concurrency: int
     fakes_proc = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT)
     fakes = json.loads(fakes_proc.stdout.readline())
+    fakes["pid"] = fakes_proc.pid
     from devtools.pgdb import throwaway_database
 
     try:
@@ -345,6 +412,8 @@ def _measure(db_url: str, fakes: dict, count: int, workers: int, email_batch: in
     print(f"  baseline after:  SMS {after['sms_rate']:.0f}/s, email {after['email_rate']:.0f}/s", flush=True)
     base = {key: (before[key] + after[key]) / 2 for key in ("sms_rate", "email_rate", "sms_cpu_ms")}
     base["runs"] = (before, after)
+    base["sms_cpu_parts"] = {name: (before["sms_cpu_parts"][name] + after["sms_cpu_parts"][name]) / 2
+                             for name in before["sms_cpu_parts"]}
     result["baseline"] = base
     # The fake records every request, the /_fake/stats call that reads `after` included.
     result["sendgrid_requests"] = after_sg["requests"] - before_sg["requests"] - 1
@@ -379,6 +448,21 @@ def report(result: dict, workers: int) -> None:
           f"PostgreSQL, Redis and the fakes)")
 
 
+def report_cpu(result: dict) -> None:
+    """Where the CPU of one SMS went: in the baseline (its clients and the fake) and in the
+    app's SMS phase (workers, PostgreSQL, Redis, the fake), in ms per message; 'machine
+    busy' is every process of the machine, 'machine steal' what the hypervisor took."""
+    base, app = result["baseline"]["sms_cpu_parts"], result.get("sms_cpu_parts") or {}
+    if not app:
+        print("  CPU per SMS: the SMS phase was too short to measure")
+        return
+    names = ["clients", "workers", "fakes", "postgres", "redis", "machine busy", "machine steal"]
+    print("  CPU per SMS (ms):  " + "  ".join(f"{name:>13}" for name in names))
+    for label, parts in (("baseline", base), ("app", app)):
+        print(f"    {label:<15} " + "  ".join(
+            f"{1000 * parts[name]:13.3f}" if name in parts else f"{'-':>13}" for name in names))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=100_000, help="the large run (default 100,000)")
@@ -400,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Run with {count:,} recipients...", flush=True)
         results.append(run(count, args.workers, email_batch, args.keep, args.sms_concurrency))
         report(results[-1], args.workers)
+        report_cpu(results[-1])
     small_peak, large_peak = max(results[0]["peak_rss_mb"]), max(results[1]["peak_rss_mb"])
     print(f"\nMemory: worker peak RSS {small_peak:.0f} MB at {small:,} vs {large_peak:.0f} MB at "
           f"{args.recipients:,} recipients (x{large_peak / small_peak:.2f} for x{args.recipients / small:.0f} "

@@ -78,6 +78,9 @@ def worker(burst: bool, simple: bool, queue_names: str | None):
     connection = Redis.from_url(url)
     cls = SimpleWorker if simple else Worker
     queues = [Queue(name, connection=connection) for name in names]
+    from .worker_heap import settle_heap
+
+    settle_heap()  # full collections would walk the whole application during every job
     cls(queues, connection=connection).work(burst=burst, with_scheduler=True)
 
 

@@ -1,0 +1,74 @@
+"""A worker settles its heap before its first job: the job code is imported and the
+application's objects are frozen out of the cycle collector, so full collections during an
+alert walk only what the jobs made (emergency/worker_heap.py; bench/fanout.py measures it).
+
+Real Redis and a real `emergency worker --burst` process; the job reports what it saw.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from emergency.jobs import job
+from tests.conftest import _make_app, _unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_HEAP_URL", "redis://127.0.0.1:6379/12")  # 14, 15: other tests
+SEEN_KEY = "test:worker-heap:seen"
+
+
+@job
+def report_heap() -> None:
+    """Record, from inside the worker, how many objects were frozen and whether the
+    delivery code was already imported."""
+    from flask import current_app
+
+    Redis.from_url(current_app.config["REDIS_URL"]).rpush(
+        SEEN_KEY, f"{gc.get_freeze_count()} {'notify.providers.twilio_provider' in sys.modules}")
+
+
+@pytest.fixture
+def heap_redis():
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("Redis", exc)
+    Redis.from_url(REDIS_URL).flushdb()
+    yield REDIS_URL
+    Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def app(tmp_path, heap_redis):
+    app = _make_app(f"sqlite:///{tmp_path / 'app.db'}", JOBS_MODE="rq", REDIS_URL=heap_redis)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.mark.parametrize("mode", [["--simple"], []], ids=["simple worker", "forking worker"])
+def test_a_worker_runs_its_jobs_on_a_frozen_application_heap(app, heap_redis, mode):
+    with app.app_context():
+        from emergency.jobs import enqueue
+
+        assert enqueue(report_heap, job_id="report-heap", queue="alerts")
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": heap_redis,
+           "SECRET_KEY": app.config["SECRET_KEY"], "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
+           "EMERGENCY_ENV": "production",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("JOBS_MODE", None)
+    done = subprocess.run([sys.executable, "-m", "emergency.cli", "worker", "--burst", *mode],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    seen = [entry.decode() for entry in Redis.from_url(heap_redis).lrange(SEEN_KEY, 0, -1)]
+    assert len(seen) == 1, seen
+    frozen, imported = seen[0].split()
+    # Flask, SQLAlchemy, the catalogues and the SDKs: tens of thousands of objects
+    assert int(frozen) > 20_000
+    assert imported == "True"
