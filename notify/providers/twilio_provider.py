@@ -14,7 +14,9 @@ still tells us the delivery was sent, so the stale-claim sweep does not send it 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from urllib.parse import urlsplit
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -43,19 +45,42 @@ def callback_url(status_callback: str, delivery_id: int) -> str:
     return f"{status_callback}{separator}d={int(delivery_id)}"
 
 
+def environment_settings(url: str) -> tuple[dict, str | bool]:
+    """(proxies, verify): what requests takes from the environment for a call to `url`
+    (HTTPS_PROXY / ALL_PROXY unless NO_PROXY names the host; REQUESTS_CA_BUNDLE, then
+    CURL_CA_BUNDLE), by requests' own rules."""
+    proxies = requests.utils.get_environ_proxies(url)
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return proxies, verify
+
+
 class _HeaderKeepingClient(TwilioHttpClient):
-    """TwilioHttpClient that remembers, per thread, the headers of the last answer.
+    """TwilioHttpClient that remembers, per thread, the headers of the last answer, and
+    reads the environment's proxy and CA settings once, not on every call.
 
     TwilioRestException drops the response headers, and with them Retry-After.
+
+    requests, trusting the environment, walks every environment variable looking for
+    proxies on each call (twice: merge_environment_settings, then resolve_proxies): a third
+    of a sending thread's CPU at provider speed, and more the larger the worker's
+    environment, which holds its whole configuration (bench/fanout.py). The settings are
+    read by requests' rules (`environment_settings`) the first time a host is called (the
+    SDK may rewrite the host for a region or edge), and the session stops looking.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.session.trust_env = False
+        self._origin: tuple[str, str] | None = None
         self._local = threading.local()
 
-    def request(self, *args, **kwargs):
+    def request(self, method, url, *args, **kwargs):
+        origin = urlsplit(url)[:2]
+        if origin != self._origin:  # one client per thread: no other thread changes these
+            self.proxy, self.session.verify = environment_settings(url)
+            self._origin = origin
         self._local.headers = None
-        response = super().request(*args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
         self._local.headers = response.headers
         return response
 

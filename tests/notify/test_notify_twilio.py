@@ -1,8 +1,13 @@
 """Twilio provider: the real SDK against the local fake Twilio server."""
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
 import pytest
+import requests
 
 from notify.providers.base import SmsMessage
-from notify.providers.twilio_provider import TwilioSms, is_retryable
+from notify.providers.twilio_provider import TwilioSms, environment_settings, is_retryable
 
 
 @pytest.fixture
@@ -90,3 +95,88 @@ def test_number_that_replied_stop_fails_for_good(provider, fake_twilio):
     result = provider.send(SmsMessage(3, "+33687654321", "hi"))
     assert (result.ok, result.retryable, result.delivery_id) == (False, False, 3)
     assert "21610" in result.error
+
+
+# --- proxies and CA bundles from the environment, read once per host ---------------------------
+
+class _ForwardingProxy(BaseHTTPRequestHandler):
+    """A plain HTTP proxy: records the absolute URI it was asked for and forwards the call."""
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        self.server.seen.append(self.path)
+        target = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name: value for name, value in self.headers.items()
+                   if name.lower() not in ("host", "proxy-connection", "connection", "content-length")}
+        upstream = requests.Session()
+        upstream.trust_env = False  # HTTP_PROXY names this proxy: it must not call itself
+        reply = upstream.post(self.server.upstream + target.path + (f"?{target.query}" if target.query else ""),
+                              data=body, headers=headers, timeout=10)
+        self.send_response(reply.status_code)
+        self.send_header("Content-Type", reply.headers.get("Content-Type", "application/json"))
+        self.send_header("Content-Length", str(len(reply.content)))
+        self.end_headers()
+        self.wfile.write(reply.content)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_proxy(fake_twilio):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardingProxy)
+    server.seen, server.upstream = [], fake_twilio.base_url.rstrip("/")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+PROXIED_HOST = "twilio.behind-the-proxy.invalid"  # resolvable only by the proxy
+
+
+def test_a_proxy_named_in_the_environment_carries_every_message(fake_twilio, http_proxy, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{http_proxy.server_port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    provider = TwilioSms(fake_twilio.account_sid, fake_twilio.auth_token, from_number="+15005550006",
+                         base_url=f"http://{PROXIED_HOST}")
+    for delivery_id in (1, 2):
+        assert provider.send(SmsMessage(delivery_id, "+33612345678", "hi")).ok
+    assert len(http_proxy.seen) == 2
+    assert all(seen.startswith(f"http://{PROXIED_HOST}/2010-04-01/Accounts/") for seen in http_proxy.seen)
+    assert len(fake_twilio.messages) == 2
+
+
+def test_a_host_listed_in_no_proxy_is_called_directly(fake_twilio, http_proxy, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{http_proxy.server_port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    provider = TwilioSms(fake_twilio.account_sid, fake_twilio.auth_token, from_number="+15005550006",
+                         base_url=fake_twilio.base_url)
+    assert provider.send(SmsMessage(1, "+33612345678", "hi")).ok
+    assert http_proxy.seen == [] and len(fake_twilio.messages) == 1
+
+
+@pytest.mark.parametrize("env, url", [
+    ({}, "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json"),
+    ({"HTTPS_PROXY": "http://proxy.example:3128"}, "https://api.twilio.com/x"),
+    ({"ALL_PROXY": "http://proxy.example:3128"}, "https://api.dublin.ie1.twilio.com/x"),
+    ({"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": ".twilio.com"}, "https://api.twilio.com/x"),
+    ({"HTTP_PROXY": "http://proxy.example:3128"}, "https://api.twilio.com/x"),
+    ({"REQUESTS_CA_BUNDLE": "/etc/consulate/ca.pem"}, "https://api.twilio.com/x"),
+    ({"CURL_CA_BUNDLE": "/etc/consulate/curl-ca.pem"}, "https://api.twilio.com/x"),
+    ({"REQUESTS_CA_BUNDLE": "/etc/a.pem", "CURL_CA_BUNDLE": "/etc/b.pem"}, "https://api.twilio.com/x"),
+], ids=["nothing set", "https proxy", "all proxy, regional host", "host in no_proxy", "http proxy only",
+        "requests CA bundle", "curl CA bundle", "requests bundle first"])
+def test_settings_read_once_are_those_requests_reads_on_every_call(env, url, monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    trusting = requests.Session().merge_environment_settings(url, {}, None, None, None)
+    proxies, verify = environment_settings(url)
+    chosen = requests.utils.select_proxy(url, proxies)
+    assert chosen == requests.utils.select_proxy(url, trusting["proxies"])
+    assert verify == trusting["verify"]
