@@ -381,6 +381,16 @@ def test_objects_already_loaded_read_the_claim_made_without_objects(session):
     assert (loaded.status, loaded.attempts) == ("sending", 1)
 
 
+def test_objects_already_loaded_read_the_sent_record_made_without_objects(session):
+    create_deliveries(session, 1, rows(2, "sms"), {"sms": 2})
+    session.commit()
+    first, second = session.scalars(select(Delivery).order_by(Delivery.id)).all()
+    claim_rows(session, 1, "sms", 0)
+    record_results(session, [SendResult(first.id, True, "SM-first")], "twilio")
+    assert (first.status, first.provider_message_id) == ("sent", "SM-first")
+    assert (second.status, second.provider_message_id) == ("sending", None)
+
+
 def test_a_group_of_accepted_messages_gets_each_its_own_message_id(session):
     create_deliveries(session, 1, rows(5, "sms"), {"sms": 5})
     session.commit()
