@@ -143,7 +143,9 @@ def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
     zone message (severity rings, issue 4); links per recipient."""
     from .zones_service import RecipientZones, with_zone_message
 
-    zones = RecipientZones(db_session(), alert)
+    if not deliveries:
+        return []
+    zones = RecipientZones(db_session(), alert, "email", deliveries[0].batch)  # one batch per job
     by_language: dict[tuple, list[Delivery]] = {}
     for d in deliveries:
         key = (d.language if d.language in ("en", "fr") else "en", zones.zone_for(d.recipient_id))
@@ -209,7 +211,7 @@ def deliver_sms_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
     _email, sms = providers()
     from .zones_service import RecipientZones
 
-    zones = RecipientZones(session, alert)
+    zones = RecipientZones(session, alert, "sms", batch)
     bodies: dict[tuple, str] = {}  # one text per (language, zone), not one per recipient
 
     def render(d: Delivery) -> SmsMessage:

@@ -131,6 +131,24 @@ def test_each_traveller_receives_their_own_zones_message_in_their_language_first
     assert "Be ready" not in inner_sms
 
 
+def test_in_batches_of_one_recipient_each_traveller_still_gets_their_own_zones_message(client, app, people):
+    app.config.update(SMS_BATCH_SIZE=1, EMAIL_BATCH_SIZE=1)  # every job reads the zones of its own batch
+    incident = _create(client, app).get_json()
+    _send(client, app, incident["id"])
+    emails, sms = _outbox(app)
+    expected = {"inner": "Stay indoors.", "outer": "Soyez prêts à partir.", "country": "Stay indoors.",
+                "mixed": "Be ready to leave."}
+    other = {"Stay indoors.": "Be ready to leave.", "Soyez prêts à partir.": "Restez à l'intérieur.",
+             "Be ready to leave.": "Stay indoors."}
+    for key, message in expected.items():
+        assert message in emails[f"{key}@example.org"] and other[message] not in emails[f"{key}@example.org"]
+    numbers = {"inner": "00", "outer": "01", "country": "03", "mixed": "04"}
+    for key, ending in numbers.items():
+        body = next(body for number, body in sms.items() if number.endswith(ending))
+        assert expected[key] in body and other[expected[key]] not in body
+    assert len(emails) == len(sms) == 4
+
+
 def test_a_zone_without_a_message_sends_the_alert_unchanged(client, app, people):
     plain = [{**RINGS[0], "message_en": None, "message_fr": None}, RINGS[1]]
     incident = _create(client, app, zones=plain).get_json()
