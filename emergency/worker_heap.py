@@ -3,7 +3,7 @@ Python's cycle collector is told to leave alone everything that exists so far
 (`gc.freeze`).
 
 Why: a worker holds the whole application (Flask, SQLAlchemy, the catalogues, pyproj, the
-provider SDKs: some 150,000 objects) and an SMS job allocates fast (every Twilio call builds
+provider SDKs: some 100,000 objects) and an SMS job allocates fast (every Twilio call builds
 a request, a response and a message object), so full collections come every few thousand
 messages. Each walked the whole application: 0.3 to 1.0 s with the GIL held, while the
 sending threads waited (bench/fanout.py: the workers spent 0.2-0.3 ms more CPU per SMS
