@@ -209,16 +209,41 @@ def api_headers(app, email: str = "coordinator@example.org") -> dict:
     return {"Authorization": f"Bearer {app.config['TEST_API_TOKENS'][email]}"}
 
 
-@pytest.fixture
-def redis_url():
-    try:
-        from redis import Redis
-
-        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        _unavailable("Redis", exc)
+def flushed_redis(url: str) -> Iterator[str]:
+    """Yield `url` with its Redis database emptied before and after (for a fixture); skips
+    when Redis is missing, fails under CI=true."""
     from redis import Redis
 
-    Redis.from_url(REDIS_URL).flushdb()
-    yield REDIS_URL
-    Redis.from_url(REDIS_URL).flushdb()
+    try:
+        Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("Redis", exc)
+    Redis.from_url(url).flushdb()
+    yield url
+    Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def redis_url():
+    yield from flushed_redis(REDIS_URL)
+
+
+def run_worker(app, *args: str, timeout: float = 600, **env: str):
+    """Run `emergency worker --burst *args` in its own process on `app`'s database and Redis
+    (production settings, the outbox: no provider keys), with `env` added to its
+    environment; returns the finished process, which must have exited 0."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    config = app.config
+    environment = {**os.environ, "DATABASE_URL": config["DATABASE_URL"], "REDIS_URL": config["REDIS_URL"],
+                   "SECRET_KEY": config["SECRET_KEY"], "PUBLIC_BASE_URL": config["PUBLIC_BASE_URL"],
+                   "EMERGENCY_ENV": "production",
+                   "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""), **env}
+    for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "JOBS_MODE"):
+        environment.pop(key, None)
+    done = subprocess.run([sys.executable, "-m", "emergency.cli", "worker", "--burst", *args],
+                          env=environment, cwd=root, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done

@@ -8,19 +8,15 @@ in a Redis list, so the order is read from what happened, not from timings.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from redis import Redis
 
 from emergency.jobs import job
-from tests.conftest import _make_app, _unavailable, api_headers
+from tests.conftest import _make_app, api_headers, flushed_redis, run_worker
 
 TODAY = date.today()
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_PRIORITY_URL", "redis://127.0.0.1:6379/14")  # not db 15: 5A's tests
 ORDER_KEY = "test:priorities:order"
 BACKLOG = 200
@@ -61,13 +57,7 @@ def routine_mail(number: int, alert_id: int) -> None:
 
 @pytest.fixture
 def priority_redis():
-    try:
-        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        _unavailable("Redis", exc)
-    Redis.from_url(REDIS_URL).flushdb()
-    yield REDIS_URL
-    Redis.from_url(REDIS_URL).flushdb()
+    yield from flushed_redis(REDIS_URL)
 
 
 @pytest.fixture
@@ -102,17 +92,9 @@ def queue_backlog(app, alert_id: int) -> None:
             assert enqueue(routine_mail, number, alert_id, job_id=f"routine-{number}", queue="default")
 
 
-def run_worker(app, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": app.config["REDIS_URL"],
-           "SECRET_KEY": app.config["SECRET_KEY"], "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
-           "EMERGENCY_ENV": "production", "SMS_BATCH_SIZE": "1", "EMAIL_BATCH_SIZE": "1",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "JOBS_MODE"):
-        env.pop(key, None)
-    done = subprocess.run([sys.executable, "-m", "emergency.cli", "worker", "--burst", "--simple", *args],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+def run_alert_worker(app, *args: str):
+    """A simple burst worker, one recipient per delivery batch."""
+    return run_worker(app, "--simple", *args, SMS_BATCH_SIZE="1", EMAIL_BATCH_SIZE="1")
 
 
 def recorded(redis_url: str) -> list[str]:
@@ -124,7 +106,7 @@ def recorded(redis_url: str) -> list[str]:
 def test_an_alert_sent_behind_200_routine_mails_is_delivered_before_the_rest_of_the_backlog(
         client, app, drafted_alert, priority_redis):
     queue_backlog(app, drafted_alert)
-    run_worker(app)
+    run_alert_worker(app)
 
     order = recorded(priority_redis)
     assert len(order) == BACKLOG  # every routine mail still went out
@@ -144,7 +126,7 @@ def test_a_worker_reserved_for_alerts_leaves_routine_mail_alone(client, app, dra
     headers = api_headers(app)
     assert client.post(f"/api/v1/alerts/{drafted_alert}/send", headers=headers).status_code == 202
 
-    run_worker(app, "--queues", "alerts")
+    run_alert_worker(app, "--queues", "alerts")
 
     assert recorded(priority_redis) == []  # no routine job ran
     assert client.get(f"/api/v1/alerts/{drafted_alert}", headers=headers).get_json()["status"] == "sent"

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import gc
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from redis import Redis
 
 from emergency.jobs import job
-from tests.conftest import _make_app, _unavailable
+from tests.conftest import _make_app, flushed_redis, run_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_HEAP_URL", "redis://127.0.0.1:6379/12")  # 14, 15: other tests
 SEEN_KEY = "test:worker-heap:seen"
 
@@ -35,13 +32,7 @@ def report_heap() -> None:
 
 @pytest.fixture
 def heap_redis():
-    try:
-        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        _unavailable("Redis", exc)
-    Redis.from_url(REDIS_URL).flushdb()
-    yield REDIS_URL
-    Redis.from_url(REDIS_URL).flushdb()
+    yield from flushed_redis(REDIS_URL)
 
 
 @pytest.fixture
@@ -57,14 +48,7 @@ def test_a_worker_runs_its_jobs_on_a_frozen_application_heap(app, heap_redis, mo
         from emergency.jobs import enqueue
 
         assert enqueue(report_heap, job_id="report-heap", queue="alerts")
-    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": heap_redis,
-           "SECRET_KEY": app.config["SECRET_KEY"], "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
-           "EMERGENCY_ENV": "production",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env.pop("JOBS_MODE", None)
-    done = subprocess.run([sys.executable, "-m", "emergency.cli", "worker", "--burst", *mode],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_worker(app, *mode, timeout=300)
 
     seen = [entry.decode() for entry in Redis.from_url(heap_redis).lrange(SEEN_KEY, 0, -1)]
     assert len(seen) == 1, seen
