@@ -129,12 +129,12 @@ def _cpu_seconds(pid: int | None = None) -> float:
     if pid is None:
         usage = os.times()
         return usage.user + usage.system
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (utime is [11], stime [12])."""
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()
 
