@@ -14,7 +14,6 @@ still tells us the delivery was sent, so the stale-claim sweep does not send it 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from urllib.parse import urlsplit
 
@@ -48,10 +47,11 @@ def callback_url(status_callback: str, delivery_id: int) -> str:
 def environment_settings(url: str) -> tuple[dict, str | bool]:
     """(proxies, verify): what requests takes from the environment for a call to `url`
     (HTTPS_PROXY / ALL_PROXY unless NO_PROXY names the host; REQUESTS_CA_BUNDLE, then
-    CURL_CA_BUNDLE), by requests' own rules."""
-    proxies = requests.utils.get_environ_proxies(url)
-    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return proxies, verify
+    CURL_CA_BUNDLE), asked of requests itself, as a session trusting the environment
+    asks on each call."""
+    with requests.Session() as trusting:
+        settings = trusting.merge_environment_settings(url, {}, None, None, None)
+    return settings["proxies"], settings["verify"]
 
 
 class _HeaderKeepingClient(TwilioHttpClient):
