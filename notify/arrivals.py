@@ -21,7 +21,7 @@ class Arrivals:
         self._enough = threading.Event()
 
     def put(self, item) -> None:
-        """Add one item (a Future's done-callback, in a sending thread); wakes the waiting
+        """Add one item (from a sending thread, notify.sending_threads); wakes the waiting
         thread only when its group is complete."""
         with self._lock:
             self._arrived.append(item)

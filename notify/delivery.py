@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, or_, select, text, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from .arrivals import Arrivals
 from .errors import N_, NotifyError, RetryLater
 from .models import DELIVERY_STATES, Delivery
 from .providers.base import EmailBatch, EmailProvider, SendResult, SmsMessage, SmsProvider
+from .sending_threads import sending_threads
 
 log = logging.getLogger(__name__)
 
@@ -555,21 +552,15 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
             waiting.clear()
         last = time.monotonic()
 
-    pool = _sending_pool(workers)
-    finished = Arrivals()  # finished calls, handed over a group at a time
-    futures: list[Future] = []
-    in_flight = 0
+    calls = sending_threads(workers).round(functools.partial(_send_sms, provider))
 
     def collect(down_to: int) -> None:
         """Record answers until at most `down_to` calls are still out. The thread sleeps
         until enough answers are in to get there or to fill a record group (or until the
         group is due), instead of waking for each answer."""
-        nonlocal in_flight
-        while in_flight > down_to:
-            wanted = min(in_flight - down_to, max(1, record_every - len(waiting)))
-            done = finished.take(wanted, timeout=max(0.01, record_seconds - (time.monotonic() - last)))
-            in_flight -= len(done)
-            waiting.extend(future.result() for future in done)
+        while calls.out > down_to:
+            wanted = min(calls.out - down_to, max(1, record_every - len(waiting)))
+            waiting.extend(calls.take(wanted, timeout=max(0.01, record_seconds - (time.monotonic() - last))))
             if len(waiting) >= record_every or time.monotonic() - last >= record_seconds:
                 record()
 
@@ -587,11 +578,7 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     try:
         last_id, messages = take(None)
         while messages:
-            for message in messages:
-                future = pool.submit(_send_sms, provider, message)
-                future.add_done_callback(finished.put)
-                futures.append(future)
-            in_flight += len(messages)
+            calls.send(messages)
             try:
                 last_id, messages = take(last_id)  # while the current slice is on the wire
             except Exception:  # a render error: record what was sent, then give up
@@ -604,29 +591,11 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     except BaseException:
         # On an error here (the database gone), calls not yet started are not made: their
         # rows stay `sending` for the sweep. Calls in flight finish; they were claimed.
-        for future in futures:
-            future.cancel()
+        calls.cancel()
         raise
     finally:
-        wait(futures)
+        calls.finish()
     return _finish(results)
-
-
-_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _sending_pool(workers: int) -> ThreadPoolExecutor:
-    """The process's pool of `workers` sending threads, kept from batch to batch so each
-    thread keeps its provider client and its open connection (a fresh pool per batch would
-    reconnect every time). Keyed by process id too: a forked child never reuses its
-    parent's (dead) threads."""
-    key = (os.getpid(), workers)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="sms-send")
-        return pool
 
 
 def _render_sms(render: Callable[[Delivery], SmsMessage], delivery: Delivery) -> SmsMessage:
