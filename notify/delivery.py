@@ -212,8 +212,8 @@ def claim_rows(session: Session, campaign_id: int, channel: str, batch: int, *,
     expired, so they read the claim.
     """
     now = now or _now()
-    stmt = _claim_statement(session.get_bind().dialect.name == "postgresql",
-                            stale_after is not None, after_id is not None, limit is not None)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = _claim_statement(postgres, stale_after is not None, after_id is not None, limit is not None)
     params = {"claim_campaign_id": campaign_id, "claim_channel": channel, "claim_batch": batch,
               "claim_now": now}
     if stale_after is not None:
@@ -222,6 +222,8 @@ def claim_rows(session: Session, campaign_id: int, channel: str, batch: int, *,
         params["claim_after_id"] = after_id
     if limit is not None:
         params["claim_limit"] = limit
+    if postgres:
+        session.execute(_GENERIC_PLAN)
     rows = sorted(session.execute(stmt, params).all(), key=lambda row: row.id)
     session.commit()
     _expire_loaded(session, [row.id for row in rows])
@@ -239,6 +241,15 @@ def _expire_loaded(session: Session, ids: Iterable[int]) -> None:
             loaded = held.get(delivery_id)
             if loaded is not None:
                 session.expire(loaded)
+
+
+# The claim's plan does not depend on its parameters (ix_deliveries_batch in id order, then
+# the primary key), but PostgreSQL re-planned it at every call: judged against a custom
+# plan, the generic one looked dearer, so the prepared statement never used it. Planning
+# was a sixth of the server's CPU per claimed row at provider speed (7 of 38 us:
+# EXPLAIN ANALYZE, and a claim-and-record loop on 20,000 rows). SET LOCAL ends with the
+# claim's transaction, which claim_rows commits at once.
+_GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
 
 
 @functools.lru_cache(maxsize=None)
