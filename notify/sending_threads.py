@@ -95,7 +95,6 @@ class SendingThreads:
     """`count` daemon threads taking (round, item) pairs from one queue."""
 
     def __init__(self, count: int, name: str = "sms-send") -> None:
-        self.count = count
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         for number in range(count):
             threading.Thread(target=self._serve, name=f"{name}-{number}", daemon=True).start()
