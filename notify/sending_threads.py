@@ -109,16 +109,25 @@ class SendingThreads:
             current._run(item)
 
 
-_CREWS: dict[tuple[int, int], SendingThreads] = {}
+_CREWS: dict[int, SendingThreads] = {}
 _CREWS_LOCK = threading.Lock()
 
 
+def _forget_crews_in_child() -> None:
+    """A forked child (an RQ job) has none of its parent's threads: it starts its own (as
+    geo.zones does for its pool), with a fresh lock in case another thread held it."""
+    global _CREWS_LOCK
+    _CREWS.clear()
+    _CREWS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_crews_in_child)
+
+
 def sending_threads(count: int) -> SendingThreads:
-    """This process's `count` sending threads, started on first use (keyed by process id
-    too: a forked child starts its own)."""
-    key = (os.getpid(), count)
+    """This process's `count` sending threads, started on first use."""
     with _CREWS_LOCK:
-        crew = _CREWS.get(key)
+        crew = _CREWS.get(count)
         if crew is None:
-            crew = _CREWS[key] = SendingThreads(count)
+            crew = _CREWS[count] = SendingThreads(count)
         return crew
