@@ -41,8 +41,8 @@ import shapely  # noqa: E402
 from sqlalchemy import create_engine, delete, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from emergency.database import make_engine  # noqa: E402
-from emergency.migrate import upgrade  # noqa: E402
+from emergency.core.database import make_engine  # noqa: E402
+from emergency.core.migrate import upgrade  # noqa: E402
 from geo.formats import countries_zone  # noqa: E402
 from geo.zones import circle, parse_geojson  # noqa: E402
 from registry import stop_index  # noqa: E402
@@ -354,7 +354,8 @@ def main(argv=None) -> int:
         "# Affected-set benchmark", "",
         f"Command: `{command.strip()}`", "",
         f"{n} travellers, {stops} stops; window {start} .. {end}; median of {REPEAT} runs "
-        f"(PostGIS) or {REPEAT_SQLITE} runs (SQLite) after a warm-up, baseline and ours in turn. Ratio = ours / baseline (PostGIS: hand-written ST_Intersects query on the same "
+        f"(PostGIS) or {REPEAT_SQLITE} runs (SQLite) after a warm-up, baseline and ours in turn. "
+        "Ratio = ours / baseline (PostGIS: hand-written ST_Intersects query on the same "
         "table; SQLite: raw shapely STRtree query over the window's located points in memory). "
         "The baseline's hits are stops; our count is travellers (deduplicated, country-only "
         "stops of touched countries included).", "",

@@ -66,8 +66,8 @@ def fake_stats(base_url: str) -> dict:
 # --- database ----------------------------------------------------------------------------------
 
 def migrate(url: str) -> None:
-    from emergency.database import make_engine
-    from emergency.migrate import upgrade
+    from emergency.core.database import make_engine
+    from emergency.core.migrate import upgrade
 
     engine = make_engine(url)
     upgrade(engine)
@@ -78,7 +78,7 @@ def seed(url: str, count: int) -> None:
     """`count` travellers around Lisbon, 60% English, each with an email and a mobile number."""
     from sqlalchemy import insert, text
 
-    from emergency.database import make_engine
+    from emergency.core.database import make_engine
     from registry.models import Stop, Traveller, Trip
 
     rng = random.Random(42)
@@ -260,7 +260,8 @@ def send_alert(env: dict) -> int:
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        from emergency import alerts, create_app, incidents
+        from emergency import create_app
+        from emergency.services import alerts, incidents
 
         app = create_app({"JOBS_MODE": "rq"})
         with app.test_request_context():

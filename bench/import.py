@@ -37,8 +37,8 @@ from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from devtools.pgdb import throwaway_database  # noqa: E402
-from emergency.database import make_engine  # noqa: E402
-from emergency.migrate import upgrade  # noqa: E402
+from emergency.core.database import make_engine  # noqa: E402
+from emergency.core.migrate import upgrade  # noqa: E402
 from geo import countries, gazetteer  # noqa: E402
 from registry.importer import COLUMNS, IMPORT_TRIP_PURPOSE, import_csv  # noqa: E402
 from registry.models import Stop, Traveller, Trip  # noqa: E402

@@ -36,7 +36,7 @@ def big_server(tmp_path):
     _need_browser()
     app = _make_app(f"sqlite:///{tmp_path / 'big.db'}", WTF_CSRF_ENABLED=True, JOBS_MODE="thread")
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         seed(db_session(), 100_000)
         db_session().commit()

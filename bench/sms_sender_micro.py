@@ -48,7 +48,7 @@ def main() -> None:
 
             eng = create_engine(url)
             NotifyBase.metadata.create_all(eng)
-            factory = sessionmaker(bind=eng, expire_on_commit=False)  # as the app (emergency.database)
+            factory = sessionmaker(bind=eng, expire_on_commit=False)  # as the app (emergency.core.database)
             sms = TwilioSms("AC" + "b" * 32, "bench-auth-token", from_number=fakes["number"],
                             base_url=fakes["twilio"], status_callback="http://127.0.0.1:9/x")
             body = "Consular alert: Bench. Are you safe? Reply 1 if safe, 2 if you need help. " * 2

@@ -494,14 +494,16 @@ def validate_mail(body: Any) -> list[tuple[str | None, str]]:
         where = f"personalizations.{i}"
         tos = p.get("to") if isinstance(p, dict) else None
         if not isinstance(tos, list) or not tos:
-            problems.append((f"{where}.to", "The to array is required for all personalization objects, and must have at least one email object with a valid email address."))
+            problems.append((f"{where}.to", "The to array is required for all personalization objects, "
+                                            "and must have at least one email object with a valid email address."))
             continue
         for to in tos:
             email = (to or {}).get("email") if isinstance(to, dict) else None
             if not isinstance(email, str) or not _EMAIL.match(email):
                 problems.append((f"{where}.to", "Does not contain a valid address."))
             elif email.lower() in seen:
-                problems.append((f"{where}.to", "Each email address in the personalization block should be unique between to, cc, and bcc."))
+                problems.append((f"{where}.to", "Each email address in the personalization block should be "
+                                                "unique between to, cc, and bcc."))
             else:
                 seen.add(email.lower())
         for key in ("substitutions", "custom_args"):
@@ -531,7 +533,8 @@ def validate_mail(body: Any) -> list[tuple[str | None, str]]:
         if any(not isinstance(c, dict) or not c.get("value") for c in content):
             problems.append(("content", "The content value must be a string at least one character in length."))
         if "text/plain" in types and types[0] != "text/plain":
-            problems.append(("content", "If present, text/plain and text/html may only be provided in the following order: text/plain, text/html."))
+            problems.append(("content", "If present, text/plain and text/html may only be provided in the following "
+                                         "order: text/plain, text/html."))
     sandbox = ((body.get("mail_settings") or {}).get("sandbox_mode") or {}).get("enable", False)
     if not isinstance(sandbox, bool):
         problems.append(("mail_settings.sandbox_mode.enable", "The sandbox_mode enable field must be a boolean."))

@@ -19,8 +19,9 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Polygon
 
-from geo.errors import GeoError, N_
-from geo.zones import Zone, _polygonal, _shift_into_range, _split_antimeridian, _unwrap_ring
+from geo.errors import N_, GeoError
+from geo.geometry import polygonal, shift_into_range, split_antimeridian, unwrap_ring
+from geo.zones import Zone
 
 GEOD = Geod(ellps="WGS84")
 MAX_DISTANCE_KM = 1000.0
@@ -89,8 +90,8 @@ def corridor(track: list[tuple[float, float]], distance_km: float) -> Zone:
     if len(points) == 1 or not pieces:
         lat, lon = points[0]
         pieces.append(_piece_buffer((lat, lon), (lat, lon), distance_km))
-    geom = _split_antimeridian(shapely.union_all(pieces))
-    geom = _polygonal(shapely.make_valid(geom)) if not geom.is_valid else geom
+    geom = split_antimeridian(shapely.union_all(pieces))
+    geom = polygonal(shapely.make_valid(geom)) if not geom.is_valid else geom
     return Zone(geometry=geom, origin={
         "kind": "corridor", "distance_km": distance_km,
         "track": [[round(lat, 6), round(lon, 6)] for lat, lon in points],
@@ -178,7 +179,7 @@ def _piece_buffer(a, b, distance_km: float) -> Polygon:
         _, _, d = GEOD.inv(lon1, lat1, 0.0, pole_lat)
         if d <= distance_km * 1000.0 + length:
             pole = pole_lat
-    poly = Polygon(_unwrap_ring(ring, pole_hint=pole))
+    poly = Polygon(unwrap_ring(ring, pole_hint=pole))
     if not poly.is_valid:
-        poly = _polygonal(shapely.make_valid(poly))
-    return _split_antimeridian(_shift_into_range(poly))
+        poly = polygonal(shapely.make_valid(poly))
+    return split_antimeridian(shift_into_range(poly))

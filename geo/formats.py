@@ -27,10 +27,19 @@ from xml.etree import ElementTree
 import shapely
 from shapely.geometry import mapping
 
-from geo.errors import GeoError, N_
+from geo.errors import N_, GeoError
+from geo.geometry import split_antimeridian
 from geo.zones import (
-    MAX_BYTES, NOTE_IGNORED, NOTE_REPROJECTED, Zone, _split_antimeridian, circle, crs_transformer,
-    is_wgs84, parse_geojson, reproject_polygons, zone_from_polygons,
+    MAX_BYTES,
+    NOTE_IGNORED,
+    NOTE_REPROJECTED,
+    Zone,
+    circle,
+    crs_transformer,
+    is_wgs84,
+    parse_geojson,
+    reproject_polygons,
+    zone_from_polygons,
 )
 
 MAX_UNZIPPED_BYTES = 5 * MAX_BYTES  # a zip bomb stops here
@@ -221,7 +230,7 @@ def parse_cap_area(polygons: list[str] = (), circles: list[str] = ()) -> Zone:
         raise GeoError("zone_missing", N_("The CAP area has no polygon or circle."))
     if len(zones) == 1:
         return zones[0]
-    geom = _split_antimeridian(shapely.union_all([z.geometry for z in zones]))
+    geom = split_antimeridian(shapely.union_all([z.geometry for z in zones]))
     return Zone(geometry=geom, origin={"format": "cap"})
 
 
@@ -245,7 +254,7 @@ def countries_zone(codes) -> Zone:
         raise GeoError("unknown_country",
                        N_("%(codes)s is not a country code we know (ISO 3166-1 alpha-2, e.g. FR)."),
                        codes=", ".join(unknown[:10]))
-    geom = _split_antimeridian(shapely.union_all([country_geometry(c) for c in cleaned]))
+    geom = split_antimeridian(shapely.union_all([country_geometry(c) for c in cleaned]))
     return Zone(geometry=geom, origin={"kind": "countries", "codes": sorted(cleaned)})
 
 

@@ -21,17 +21,17 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
 from pyproj import Geod
 from shapely.affinity import translate
-from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import GeoError, N_
+from geo.errors import N_, GeoError
+from geo.geometry import align_ring, polygonal, shift_into_range, split_antimeridian, unwrap_ring
 
 GEOD = Geod(ellps="WGS84")
 # Geodesic distances are the largest cost of a large affected set (about 0.8 µs a point:
@@ -106,8 +106,6 @@ NOTE_REPROJECTED = N_(
 NOTE_IGNORED = N_(
     "Points and lines in the zone were ignored: only its areas make the zone."
 )
-
-_WORLD_BOXES = [(k, box(-180.0 + 360.0 * k, -90.0, 180.0 + 360.0 * k, 90.0)) for k in (-1, 0, 1)]
 
 
 # --------------------------------------------------------------------------- Zone
@@ -187,42 +185,6 @@ class Zone:
         })
         return source
 
-    @classmethod
-    def from_stored(cls, geojson: dict | None, source: dict | None = None) -> "Zone":
-        """Rebuild a zone saved with `to_geojson()` and `source()`.
-
-        Circles are recomputed from centre and radius; every other kind keeps its stored
-        geometry (so a later change to the country layer does not move an old incident's
-        zone) and its origin; a countries or corridor zone stored without geometry is
-        rebuilt from its codes or its track.
-        """
-        source = dict(source or {})
-        kind = source.get("kind")
-        if kind == "circle":
-            return circle(float(source["lat"]), float(source["lon"]), float(source["radius_km"]))
-        if geojson is None and kind == "countries":
-            from geo.formats import countries_zone
-
-            return countries_zone(source.get("codes") or [])
-        if geojson is None and kind == "corridor":
-            from geo.corridor import corridor
-
-            return corridor([tuple(p) for p in source.get("track") or []],
-                            float(source.get("distance_km") or 0))
-        if geojson is None:
-            raise GeoError("empty", N_("The zone is empty: it has no area."))
-        geom = _polygonal(shape(geojson))
-        if not geom.is_valid:
-            geom = _polygonal(shapely.make_valid(geom))
-        if geom.is_empty:
-            raise GeoError("empty", N_("The zone is empty: it has no area."))
-        origin = {k: v for k, v in source.items()
-                  if k not in ("vertices", "repaired", "note", "notes")} or None
-        if origin and origin.get("kind") == "polygon" and len(origin) == 1:
-            origin = None
-        notes = tuple(source.get("notes") or ())
-        return cls(geometry=geom, repaired=bool(source.get("repaired")), note=source.get("note"),
-                   origin=origin, notes=notes)
 
     # -- tests --------------------------------------------------------------------
 
@@ -342,8 +304,8 @@ def _circle_polygon(lat: float, lon: float, radius_km: float) -> MultiPolygon:
         _, _, d = GEOD.inv(lon, lat, 0.0, pole_lat)
         if d <= radius_km * 1000.0:
             pole = pole_lat
-    shell = _unwrap_ring(ring, pole_hint=pole)
-    return _split_antimeridian(_polygonal(_shift_into_range(Polygon(shell))))
+    shell = unwrap_ring(ring, pole_hint=pole)
+    return split_antimeridian(polygonal(shift_into_range(Polygon(shell))))
 
 
 # --------------------------------------------------------------------------- GeoJSON
@@ -384,14 +346,14 @@ def zone_from_polygons(polygons_coords: list, origin: dict | None = None,
     for poly in polygons_coords:
         if not poly:
             continue
-        shell = _unwrap_ring([tuple(p[:2]) for p in poly[0]])
-        holes = [_unwrap_ring([tuple(p[:2]) for p in ring]) for ring in poly[1:]]
+        shell = unwrap_ring([tuple(p[:2]) for p in poly[0]])
+        holes = [unwrap_ring([tuple(p[:2]) for p in ring]) for ring in poly[1:]]
         geom = Polygon(shell)
         if holes:
             centre_x = geom.centroid.x
-            holes = [_align_ring(h, centre_x) for h in holes]
+            holes = [align_ring(h, centre_x) for h in holes]
             geom = Polygon(shell, holes)
-        geom = _shift_into_range(geom)
+        geom = shift_into_range(geom)
         if geom.bounds[2] - geom.bounds[0] > 360.0 + 1e-9:
             raise GeoError("wraps_world",
                            N_("The zone goes more than once around the world; draw it again."))
@@ -399,7 +361,7 @@ def zone_from_polygons(polygons_coords: list, origin: dict | None = None,
             continue
         flat = False
         if not geom.is_valid:
-            geom = _polygonal(shapely.make_valid(geom))
+            geom = polygonal(shapely.make_valid(geom))
             repaired = True
         if not geom.is_empty and geom.area > 0:
             pieces.append(geom)
@@ -410,7 +372,7 @@ def zone_from_polygons(polygons_coords: list, origin: dict | None = None,
                            N_("The zone's outline crossed itself so badly that no area is left."))
         raise GeoError("empty", N_("The zone has no area (its points are all on one line)."))
 
-    merged = _split_antimeridian(shapely.union_all([_split_antimeridian(p) for p in pieces]))
+    merged = split_antimeridian(shapely.union_all([split_antimeridian(p) for p in pieces]))
     if merged.is_empty:
         raise GeoError("empty", N_("The zone has no area (its points are all on one line)."))
     all_notes = ([NOTE_REPAIRED] if repaired else []) + [n for n in notes if n]
@@ -450,70 +412,6 @@ def reproject_polygons(polygons_coords: list, transformer) -> list:
             rings.append([[x, y] for x, y in zip(lons.tolist(), lats.tolist())])
         out.append(rings)
     return out
-
-
-ZONE_ARGUMENT_HELP = N_(
-    "Give a zone: a file (GeoJSON, KML, KMZ, zipped Shapefile, GeoPackage or WKT), "
-    "circle:LAT,LON,RADIUS_KM, countries:FR,BE, wkt:POLYGON((...)), cap:\"LAT,LON LAT,LON ...\" "
-    "or corridor:KM:LAT,LON LAT,LON ...")
-
-
-def parse_zone_argument(text: str) -> Zone:
-    """A zone from the command line.
-
-    `circle:LAT,LON,RADIUS_KM`, `countries:FR,BE`, `wkt:POLYGON((...))`,
-    `cap:LAT,LON LAT,LON ...` (a CAP polygon, latitude first), `corridor:KM:LAT,LON LAT,LON ...`
-    (every place within KM of the track), or the path of a file in any format
-    `geo.formats.parse_upload` reads.
-    """
-    text = (text or "").strip()
-    if not text:
-        raise GeoError("zone_missing", ZONE_ARGUMENT_HELP)
-    prefix, _, rest = text.partition(":")
-    prefix = prefix.strip().lower()
-    if prefix == "circle":
-        parts = [p.strip() for p in rest.split(",")]
-        try:
-            if len(parts) != 3:
-                raise ValueError
-            lat, lon, radius = (float(p) for p in parts)
-        except ValueError:
-            raise GeoError(
-                "circle_syntax",
-                N_("Write a circle as circle:LAT,LON,RADIUS_KM, for example "
-                   "circle:45.42,-75.69,300; got %(text)s."),
-                text=text,
-            ) from None
-        return circle(lat, lon, radius)
-    if prefix in ("countries", "country", "wkt", "cap", "corridor"):
-        from geo.formats import parse_zone_text
-
-        rest = rest.strip().strip('"').strip("'")
-        if prefix in ("countries", "country"):
-            return parse_zone_text("countries", rest)
-        if prefix == "wkt":
-            return parse_zone_text("wkt", rest)
-        if prefix == "cap":
-            return parse_zone_text("cap_polygon", rest)
-        km, _, track = rest.partition(":")
-        return parse_zone_text("corridor", track.strip().strip('"').strip("'"), distance_km=km)
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise GeoError("file_not_found",
-                       N_("The zone file %(path)s does not exist (or is not a file)."), path=text)
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise GeoError("too_large",
-                       N_("The zone is too large (%(size)d bytes; the limit is %(limit)d)."),
-                       size=size, limit=MAX_BYTES)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise GeoError("file_unreadable", N_("The zone file %(path)s cannot be read: %(detail)s"),
-                       path=text, detail=exc.strerror or str(exc)) from None
-    from geo.formats import parse_upload
-
-    return parse_upload(path.name, data)
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -753,94 +651,7 @@ def _validate_polygon_coords(poly: list, seen: int, geographic: bool = True) -> 
 # --------------------------------------------------------------------------- antimeridian
 
 
-def _unwrap_ring(ring: list[tuple[float, float]], pole_hint: float | None = None) -> list:
-    """Make longitudes continuous: a jump of more than 180° is a crossing, not a detour.
-
-    A ring that ends up 360° away from where it started goes round a pole; it is closed
-    through that pole so the polygon covers the polar cap.
-    """
-    lons = np.array([p[0] for p in ring], dtype=float)
-    lats = np.array([p[1] for p in ring], dtype=float)
-    steps = np.diff(lons)
-    # an edge from -180 to 180 exactly (an RFC 7946 polar cap) runs along the meridian
-    full_width = (np.abs(steps) == 360.0) & (np.abs(lons[:-1]) == 180.0)
-    jumps = (np.abs(steps) > 180.0) & ~full_width
-    adjust = np.where(jumps, -360.0 * np.round(steps / 360.0), 0.0)
-    # a step like 179 -> -179 (-358) must become +2, which round(-358/360) = -1 gives
-    unwrapped = lons + np.concatenate([[0.0], np.cumsum(adjust)])
-    # Move the ring so its first vertex is in [-180, 180).
-    shift = -360.0 * math.floor((unwrapped[0] + 180.0) / 360.0)
-    unwrapped = unwrapped + shift
-    coords = list(zip(unwrapped.tolist(), lats.tolist()))
-    drift = unwrapped[-1] - unwrapped[0]
-    if abs(drift) > 1e-9:
-        pole = pole_hint if pole_hint is not None else (90.0 if lats.mean() >= 0 else -90.0)
-        coords = coords + [(unwrapped[-1], pole), (unwrapped[0], pole), coords[0]]
-    return coords
-
-
-def _align_ring(ring: list, centre_x: float) -> list:
-    """Shift a hole by whole turns so it sits inside its (unwrapped) exterior."""
-    xs = [p[0] for p in ring]
-    mid = (min(xs) + max(xs)) / 2.0
-    k = round((centre_x - mid) / 360.0)
-    return [(x + 360.0 * k, y) for x, y in ring]
-
-
-def _shift_into_range(geom: BaseGeometry) -> BaseGeometry:
-    """Translate by whole turns so the western edge is in [-180, 180)."""
-    minx = geom.bounds[0]
-    k = math.floor((minx + 180.0) / 360.0)
-    return translate(geom, xoff=-360.0 * k) if k else geom
-
-
-def _split_antimeridian(geom: BaseGeometry) -> MultiPolygon:
-    """Cut at ±180 and bring each piece back into [-180, 180]."""
-    geom = _polygonal(geom)
-    if geom.is_empty:
-        return geom
-    minx, _, maxx, _ = geom.bounds
-    if minx >= -180.0 and maxx <= 180.0:
-        return geom
-    pieces = []
-    for k, world in _WORLD_BOXES:
-        part = _polygonal(geom.intersection(world))
-        if not part.is_empty:
-            pieces.append(translate(part, xoff=-360.0 * k) if k else part)
-    merged = _polygonal(shapely.union_all(pieces)) if pieces else MultiPolygon()
-    if not merged.is_valid:
-        merged = _polygonal(shapely.make_valid(merged))
-    return merged
-
-
 # --------------------------------------------------------------------------- small helpers
-
-
-def _polygonal(geom: BaseGeometry | None) -> MultiPolygon:
-    """The polygonal parts of any geometry, as a MultiPolygon (maybe empty)."""
-    if geom is None or geom.is_empty:
-        return MultiPolygon()
-    if isinstance(geom, Polygon):
-        return MultiPolygon([geom])
-    if isinstance(geom, MultiPolygon):
-        return geom
-    parts: list[Polygon] = []
-    for part in getattr(geom, "geoms", []):
-        parts.extend(_polygonal(part).geoms)
-    parts = [p for p in parts if not p.is_empty and p.area > 0]
-    if not parts:
-        return MultiPolygon()
-    if len(parts) == 1:
-        return MultiPolygon(parts)
-    return _as_multi(shapely.union_all(parts))
-
-
-def _as_multi(geom: BaseGeometry) -> MultiPolygon:
-    if isinstance(geom, MultiPolygon):
-        return geom
-    if isinstance(geom, Polygon):
-        return MultiPolygon([geom])
-    return _polygonal(geom)
 
 
 def _plain(obj: Any) -> Any:

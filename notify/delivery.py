@@ -517,9 +517,9 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     no more per message than a small one. Outcomes are recorded in groups, every
     `record_every` results or `record_seconds`, in the calling thread (the session never
     leaves it); a group of 50 is one statement and one commit, a slice's worth, where
-    groups of 20 cost the database and the thread half as much again per message. The provider's own throughput limiter still paces every call. A render
-    error puts the unsent slices back to pending and raises; what was already sent stays
-    recorded.
+    groups of 20 cost the database and the thread half as much again per message. The
+    provider's own throughput limiter still paces every call. A render error puts the
+    unsent slices back to pending and raises; what was already sent stays recorded.
 
     Other providers (the outbox, which writes through this thread's session) get the whole
     batch claimed at once and send one at a time, recording each outcome as it comes.

@@ -19,8 +19,8 @@ def parse_retry_after(value) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
-        from email.utils import parsedate_to_datetime
         from datetime import datetime, timezone
+        from email.utils import parsedate_to_datetime
 
         try:
             when = parsedate_to_datetime(text)

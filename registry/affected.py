@@ -14,7 +14,7 @@ data lives. Both backends apply the same rules and return the same rows:
 
 The answer comes from the stops alone: who (traveller id), which stop, how it was located,
 where and how far. Names and external references are for display and are read for the
-rows shown (`external_ids`, `emergency.incidents.describe_rows`): at a continent's 90k
+rows shown (`external_ids`, `emergency.services.incidents.describe_rows`): at a continent's 90k
 travellers a per-row lookup of the traveller cost PostgreSQL more than the spatial query.
 
 On PostgreSQL the filtering happens in SQL with PostGIS (the GiST-indexed generated

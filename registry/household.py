@@ -14,7 +14,11 @@ from typing import Any, Iterable
 from registry.errors import N_, FieldError, ValidationFailed
 from registry.models import AGE_BANDS, MAX_COMPANIONS, TRIP_PURPOSES
 from registry.validation import (
-    normalise_email, normalise_language, normalise_name, normalise_phone, parse_date,
+    normalise_email,
+    normalise_language,
+    normalise_name,
+    normalise_phone,
+    parse_date,
 )
 
 MAX_CONTACTS = 5

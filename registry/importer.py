@@ -33,8 +33,16 @@ from registry.bulk import chunks, insert_returning, insert_rows, membership
 from registry.errors import N_, FieldError, ImportFileError, ValidationFailed
 from registry.models import Stop, Traveller, Trip
 from registry.validation import (
-    check_window, normalise_country, normalise_email, normalise_language, normalise_name,
-    normalise_phone, normalise_place, parse_date, parse_lat, parse_lon,
+    check_window,
+    normalise_country,
+    normalise_email,
+    normalise_language,
+    normalise_name,
+    normalise_phone,
+    normalise_place,
+    parse_date,
+    parse_lat,
+    parse_lon,
 )
 
 COLUMNS = ("external_id", "given_name", "family_name", "email", "phone", "language",

@@ -17,20 +17,20 @@ from sqlalchemy.orm import Session
 from registry.errors import N_, ValidationFailed
 from registry.household import normalise_purpose
 from registry.models import Stop, Traveller, Trip
-from registry.service import MAX_STOPS, StopInput, _Collector, _blank, validate_stop
+from registry.service import MAX_STOPS, ErrorCollector, StopInput, is_blank, validate_stop
 from registry.validation import normalise_email, normalise_language, normalise_phone
 
 
 def update_contacts(session: Session, traveller: Traveller, *, email: Any, phone: Any,
                     phone2: Any = None, language: Any = None) -> Traveller:
     """Replace the ways we reach the traveller; an email or a mobile number must remain."""
-    col = _Collector()
-    if _blank(email) and _blank(phone):
+    col = ErrorCollector()
+    if is_blank(email) and is_blank(phone):
         col.add("email", N_("Give an email address or a mobile number so we can reach you."))
-    clean_email = None if _blank(email) else col.run(normalise_email, email, field="email")
-    clean_phone = None if _blank(phone) else col.run(normalise_phone, phone, field="phone")
-    clean_phone2 = None if _blank(phone2) else col.run(normalise_phone, phone2, field="phone2")
-    clean_language = traveller.language if _blank(language) else col.run(
+    clean_email = None if is_blank(email) else col.run(normalise_email, email, field="email")
+    clean_phone = None if is_blank(phone) else col.run(normalise_phone, phone, field="phone")
+    clean_phone2 = None if is_blank(phone2) else col.run(normalise_phone, phone2, field="phone2")
+    clean_language = traveller.language if is_blank(language) else col.run(
         normalise_language, language, field="language")
     if col.errors:
         raise ValidationFailed(col.errors)
@@ -45,7 +45,7 @@ def add_trip(session: Session, traveller: Traveller, stops: Iterable[StopInput],
              purpose: Any = None) -> Trip:
     """A new trip for the traveller, its stops checked and located like at registration."""
     stops = list(stops)
-    col = _Collector()
+    col = ErrorCollector()
     clean_purpose = col.run(normalise_purpose, purpose)
     clean = []
     if not stops:

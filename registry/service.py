@@ -6,25 +6,39 @@ SQLAlchemy `Session` and never commit: the caller owns the transaction.
 """
 from __future__ import annotations
 
-import shapely
-
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+import shapely
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from geo import countries, gazetteer
 from registry.errors import N_, FieldError, ValidationFailed
 from registry.household import (
-    CleanCompanion, CleanContact, CompanionInput, ContactInput, normalise_address,
-    normalise_date_of_birth, normalise_purpose, validate_companions, validate_contacts,
+    CleanCompanion,
+    CleanContact,
+    CompanionInput,
+    ContactInput,
+    normalise_address,
+    normalise_date_of_birth,
+    normalise_purpose,
+    validate_companions,
+    validate_contacts,
 )
 from registry.models import Companion, EmergencyContact, Stop, Traveller, Trip
 from registry.validation import (
-    check_window, normalise_country, normalise_email, normalise_language, normalise_name,
-    normalise_phone, normalise_place, parse_date, parse_lat, parse_lon,
+    check_window,
+    normalise_country,
+    normalise_email,
+    normalise_language,
+    normalise_name,
+    normalise_phone,
+    normalise_place,
+    parse_date,
+    parse_lat,
+    parse_lon,
 )
 
 MAX_STOPS = 20
@@ -93,7 +107,7 @@ class CleanTraveller:
     consent_version: str | None = None
 
 
-class _Collector:
+class ErrorCollector:
     """Runs checks and keeps every failure, so the form shows all problems at once."""
 
     def __init__(self) -> None:
@@ -110,7 +124,7 @@ class _Collector:
         self.errors.append(FieldError(field_name, message, params))
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -123,7 +137,7 @@ def locate_stop(stop: StopInput, field_prefix: str = "") -> tuple[str, float | N
     to the whole country: the traveller should know we cannot place them.
     `stop.country` must already be a valid code.
     """
-    col = _Collector()
+    col = ErrorCollector()
     lat = col.run(parse_lat, stop.lat, field=f"{field_prefix}lat")
     lon = col.run(parse_lon, stop.lon, field=f"{field_prefix}lon")
     place = col.run(normalise_place, stop.place, field=f"{field_prefix}place")
@@ -177,7 +191,7 @@ def _suggestions(country: str, place: str) -> list[str]:
 def validate_stop(stop: StopInput, index: int) -> CleanStop:
     """Check and locate one stop; field names are `stops-<index>-<field>`."""
     prefix = f"stops-{index}-"
-    col = _Collector()
+    col = ErrorCollector()
     country = col.run(normalise_country, stop.country, field=f"{prefix}country")
     arrival = col.run(parse_date, stop.arrival, field=f"{prefix}arrival")
     departure = col.run(parse_date, stop.departure, field=f"{prefix}departure", required=False)
@@ -200,26 +214,26 @@ def validate_stop(stop: StopInput, index: int) -> CleanStop:
 
 def validate_traveller(data: TravellerInput) -> CleanTraveller:
     """Check every field and stop, collecting all errors into one `ValidationFailed`."""
-    col = _Collector()
+    col = ErrorCollector()
     given = col.run(normalise_name, data.given_name, field="given_name")
     family = col.run(normalise_name, data.family_name, field="family_name")
     language = col.run(normalise_language, data.language, field="language")
     email = phone = None
-    if _blank(data.email) and _blank(data.phone):
+    if is_blank(data.email) and is_blank(data.phone):
         col.add("email", N_("Give an email address or a mobile number so we can reach you."))
-    if not _blank(data.email):
+    if not is_blank(data.email):
         email = col.run(normalise_email, data.email, field="email")
-    if not _blank(data.phone):
+    if not is_blank(data.phone):
         phone = col.run(normalise_phone, data.phone, field="phone")
-    external_id = None if _blank(data.external_id) else str(data.external_id).strip()
+    external_id = None if is_blank(data.external_id) else str(data.external_id).strip()
     if external_id and len(external_id) > MAX_EXTERNAL_ID_LENGTH:
         col.add("external_id", N_("At most %(max)d characters."), max=MAX_EXTERNAL_ID_LENGTH)
     purpose = col.run(normalise_purpose, data.purpose)
     date_of_birth = col.run(normalise_date_of_birth, data.date_of_birth)
-    phone2 = None if _blank(data.phone2) else col.run(normalise_phone, data.phone2, field="phone2")
+    phone2 = None if is_blank(data.phone2) else col.run(normalise_phone, data.phone2, field="phone2")
     companions = col.run(validate_companions, data.companions) or ()
     contacts = col.run(validate_contacts, data.emergency_contacts) or ()
-    consent_version = None if _blank(data.consent_version) else str(data.consent_version).strip()[:20]
+    consent_version = None if is_blank(data.consent_version) else str(data.consent_version).strip()[:20]
     stops: list[CleanStop] = []
     if not data.stops:
         col.add("stops", N_("Add at least one destination."))

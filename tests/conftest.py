@@ -20,8 +20,8 @@ from sqlalchemy.orm import sessionmaker
 
 from devtools import pgdb
 from emergency import create_app
-from emergency.database import make_engine
-from emergency.migrate import upgrade
+from emergency.core.database import make_engine
+from emergency.core.migrate import upgrade
 
 PASSWORD = "correct horse battery staple"
 USERS = (
@@ -146,8 +146,8 @@ def _make_app(url: str, **overrides):
         eng.dispose()
     app = create_app(config)
     with app.app_context():
-        from emergency.auth import create_user, issue_api_token
-        from emergency.database import db_session
+        from emergency.core.auth import create_user, issue_api_token
+        from emergency.core.database import db_session
 
         tokens = {}
         for email, name, role in USERS:
@@ -185,7 +185,7 @@ def runner(app):
 @pytest.fixture
 def db(app):
     """The app's session, inside an app context."""
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         yield db_session()

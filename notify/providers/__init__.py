@@ -4,8 +4,16 @@ Every provider has the same small interface (see `base`), so the delivery code a
 tests run the same paths whether messages go to a real provider, a local fake server or
 the outbox table.
 """
-from .base import (EmailBatch, EmailProvider, EmailRecipient, SendResult, SmsMessage,
-                   SmsProvider, apply_substitutions, placeholder)
+from .base import (
+                   EmailBatch,
+                   EmailProvider,
+                   EmailRecipient,
+                   SendResult,
+                   SmsMessage,
+                   SmsProvider,
+                   apply_substitutions,
+                   placeholder,
+)
 
 __all__ = ["EmailBatch", "EmailProvider", "EmailRecipient", "SendResult", "SmsMessage",
            "SmsProvider", "apply_substitutions", "placeholder"]

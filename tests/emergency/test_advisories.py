@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import Advisory, AuditEntry
+from emergency.core.models import Advisory, AuditEntry
 from tests.conftest import api_headers
 
 GOOD = {"level": 2, "text_en": "Avoid non-essential travel due to unrest.",
@@ -87,7 +87,7 @@ def test_an_unknown_advisory_is_not_found(client, app):
 
 
 def test_advisory_for_finds_one_country_and_none_for_others(app, db):
-    from emergency.advisories import advisories_for, advisory_for, set_advisory
+    from emergency.services.advisories import advisories_for, advisory_for, set_advisory
 
     set_advisory("ht", 1, "Caution.", "Prudence.")
     assert advisory_for("HT").level == 1

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import Alert, AuditEntry, Incident
+from emergency.core.models import Alert, AuditEntry, Incident
 from registry.models import Traveller
 from tests.conftest import api_headers
 
@@ -22,7 +22,7 @@ def app_overrides():
 
 def rows(app, model):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return db_session().scalar(select(func.count()).select_from(model))
 
@@ -136,7 +136,7 @@ def test_a_mass_send_needs_a_second_person(client, app):
     assert again.status_code == 409
 
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         actions = set(db_session().scalars(select(AuditEntry.action)))
     assert {"incident.created", "alert.composed", "alert.approved", "alert.sent"} <= actions
@@ -151,7 +151,7 @@ def test_an_approver_cannot_approve_their_own_alert(client, app):
     response = client.post(f"/api/v1/alerts/{alert['id']}/approve", headers=approver)
     assert response.status_code == 409 and "second person" in response.get_json()["message"]
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         assert db_session().get(Alert, alert["id"]).status == "draft"
 

@@ -2,7 +2,7 @@
 longer than five minutes of the configured Twilio throughput (a job has ten)."""
 from __future__ import annotations
 
-from emergency.sending import batch_sizes
+from emergency.jobs.retries import batch_sizes
 
 
 def test_batches_take_the_configured_sizes_when_no_throughput_cap_is_set(app):

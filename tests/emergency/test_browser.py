@@ -43,7 +43,7 @@ def live_server(tmp_path):
     _need_browser()
     app = _make_app(f"sqlite:///{tmp_path / 'browser.db'}", WTF_CSRF_ENABLED=True, JOBS_MODE="thread")
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         session = db_session()
         for i, (given, lang, lat, lon) in enumerate([("Ann", "en", 38.72, -9.14), ("Zoé", "fr", 38.75, -9.2),

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import AuditEntry, Incident, SafetyResponse
+from emergency.core.models import AuditEntry, Incident, SafetyResponse
 from registry.models import Stop, Traveller
 from registry.service import StopInput, TravellerInput, register_traveller
 
@@ -17,8 +17,8 @@ ANSWER = {"given_name": "Léo", "family_name": "Martin", "email": "leo@example.o
 
 
 def make_incident(app, lat=48.8566, lon=2.3522, km=20, title="Floods in Paris") -> int:
-    from emergency.database import db_session
-    from emergency.incidents import create_incident
+    from emergency.core.database import db_session
+    from emergency.services.incidents import create_incident
     from geo.zones import circle
 
     with app.test_request_context():
@@ -28,7 +28,7 @@ def make_incident(app, lat=48.8566, lon=2.3522, km=20, title="Floods in Paris") 
 
 
 def close(app, incident_id):
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         db_session().get(Incident, incident_id).status = "closed"
@@ -36,21 +36,21 @@ def close(app, incident_id):
 
 
 def rows(app, model, *where):
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         return list(db_session().scalars(select(model).where(*where)))
 
 
 def count(app, model) -> int:
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         return db_session().scalar(select(func.count()).select_from(model))
 
 
 def add_known(app, **kw) -> int:
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     values = dict(given_name="Known", family_name="Person", email="known@example.org",
                   phone="+33 6 12 34 56 78", language="en",
@@ -105,12 +105,12 @@ def test_a_newcomer_is_registered_in_the_zone_today_and_their_answer_counts_at_o
 
 
 def test_the_newcomer_is_among_the_affected_travellers_of_the_incident(client, app):
-    from emergency.incidents import affected_for
+    from emergency.services.incidents import affected_for
 
     incident_id = make_incident(app)
     client.post(f"/incidents/{incident_id}/checkin", data=ANSWER)
     (t,) = rows(app, Traveller)
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         affected = affected_for(db_session().get(Incident, incident_id))

@@ -26,7 +26,7 @@ def write_csv(tmp_path, rows):
 
 def count(app, model):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return db_session().scalar(select(func.count()).select_from(model))
 
@@ -44,7 +44,7 @@ def test_seed_creates_the_requested_number_of_travellers(runner, app):
     assert "Created 300 travellers" in result.output
     assert count(app, Traveller) == 300
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         precisions = set(db_session().scalars(select(Stop.precision).distinct()))
     assert precisions == {"point", "city", "country"}

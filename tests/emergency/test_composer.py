@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from emergency.composer import estimate, received_body
-from emergency.models import Alert
+from emergency.core.models import Alert
+from emergency.services.composer import estimate, received_body
 from notify.segments import is_gsm7, sms_info
 from tests.conftest import api_headers
 
@@ -42,11 +42,11 @@ def incident_id(client, app):
 
 @pytest.mark.parametrize("kind", ["safety_check", "information", "all_clear"])
 def test_every_kind_has_its_own_wording_in_english_and_french(app, client, incident_id, kind):
-    from emergency import alerts
-    from emergency.models import Incident
+    from emergency.core.models import Incident
+    from emergency.services import alerts
 
     with app.test_request_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         texts = alerts.default_texts(db_session().get(Incident, incident_id), kind)
     assert set(texts) == set(alerts.TEXT_FIELDS)
@@ -56,11 +56,11 @@ def test_every_kind_has_its_own_wording_in_english_and_french(app, client, incid
 
 
 def test_kinds_say_different_things(app, client, incident_id):
-    from emergency import alerts
-    from emergency.models import Incident
+    from emergency.core.models import Incident
+    from emergency.services import alerts
 
     with app.test_request_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         incident = db_session().get(Incident, incident_id)
         sms = {kind: alerts.default_texts(incident, kind)["sms_en"] for kind in alerts.KINDS}
@@ -93,7 +93,7 @@ def test_console_composer_offers_the_kinds_and_saves_the_chosen_one(client, app,
             "channels": ["email", "sms"]}
     assert browser.post(f"/incidents/{incident_id}/alerts", data=data).status_code == 302
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         assert db_session().scalar(select(Alert.kind)) == "information"
 
@@ -107,7 +107,7 @@ def test_information_email_asks_for_no_answer_but_a_safety_check_does(client, ap
                             json={"kind": kind, "channels": ["email"]}).get_json()
         assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         bodies = [m.body for m in db_session().scalars(
             select(OutboxMessage).where(OutboxMessage.to == "np@example.org").order_by(OutboxMessage.id))]
@@ -171,7 +171,7 @@ def test_sms_estimate_endpoint_counts_affected_people_with_phones_by_language(cl
 
 def test_sms_estimate_leaves_out_opted_out_numbers(client, app, incident_id, login_as):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         from notify.optout import record_keyword
 
         record_keyword(db_session(), "+336123456700", "opt_out", "ARRET")  # not one of ours

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import Alert, Incident, SafetyResponse
+from emergency.core.models import Alert, Incident, SafetyResponse
 from notify.models import OutboxMessage
 from tests.conftest import PASSWORD, login
 
@@ -22,7 +22,7 @@ LISBON_SQUARE = {"type": "Polygon", "coordinates": [[[-9.5, 38.5], [-8.8, 38.5],
 
 def add_traveller(app, given, *, country, lat=None, lon=None, place=None, precision=None,
                   language="en", phone=None, email=None):
-    from emergency.database import db_session
+    from emergency.core.database import db_session
     from registry.models import Stop, Traveller, Trip
 
     with app.app_context():
@@ -53,7 +53,7 @@ def lisbon(app):
 
 
 def count(app, model) -> int:
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         return db_session().scalar(select(func.count()).select_from(model))
@@ -323,7 +323,7 @@ def test_composing_an_alert_saves_a_bilingual_draft(client, app, lisbon):
     incident_id = create_incident(client)
     response = client.post(f"/incidents/{incident_id}/alerts", data=alert_texts())
     assert response.status_code == 302
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         alert = db_session().scalars(select(Alert)).one()
@@ -367,7 +367,7 @@ def test_a_large_alert_needs_another_person_to_approve_before_it_is_sent(client,
     refused = client.post("/alerts/1/send", follow_redirects=True)
     assert "approval" in refused.get_data(as_text=True)
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         assert db_session().get(Alert, 1).status == "draft"
 
     client.post("/logout")
@@ -380,7 +380,7 @@ def test_a_large_alert_needs_another_person_to_approve_before_it_is_sent(client,
     sent = client.post("/alerts/1/send", follow_redirects=True)
     assert sent.status_code == 200
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         assert db_session().get(Alert, 1).status in ("sending", "sent")
 
 
@@ -393,7 +393,7 @@ def test_an_approver_cannot_approve_their_own_alert(client, app, lisbon):
     response = client.post("/alerts/1/approve", follow_redirects=True)
     assert "second person" in response.get_data(as_text=True)
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         assert db_session().get(Alert, 1).status == "draft"
 
 
@@ -404,7 +404,7 @@ def test_closing_an_incident_hides_the_compose_form(client, app, lisbon):
     html = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
     assert 'id="compose"' not in html
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         assert db_session().get(Incident, incident_id).status == "closed"
 
 
@@ -447,7 +447,7 @@ def test_outbox_shows_sent_messages_newest_first(client, app, lisbon):
 def test_simulated_sms_reply_records_the_answer_and_shows_ours(client, app, lisbon):
     incident_id = send_to_lisbon(client, app)
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         sms = db_session().scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms",
                                                                 OutboxMessage.to == "+351912345678")).one()
     response = client.post(f"/outbox/{sms.id}/reply", data={"body": "1"}, follow_redirects=True)
@@ -459,7 +459,7 @@ def test_simulated_sms_reply_records_the_answer_and_shows_ours(client, app, lisb
 def test_email_messages_cannot_be_answered_from_the_outbox(client, app, lisbon):
     send_to_lisbon(client, app)
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         email = db_session().scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).first()
     response = client.post(f"/outbox/{email.id}/reply", data={"body": "1"}, follow_redirects=True)
     assert "Only text messages" in response.get_data(as_text=True)
@@ -469,7 +469,7 @@ def test_email_messages_cannot_be_answered_from_the_outbox(client, app, lisbon):
 def test_an_empty_simulated_reply_is_refused(client, app, lisbon):
     send_to_lisbon(client, app)
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
         sms = db_session().scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).first()
     response = client.post(f"/outbox/{sms.id}/reply", data={"body": "  "}, follow_redirects=True)
     assert "Type the reply text first" in response.get_data(as_text=True)

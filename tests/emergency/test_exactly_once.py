@@ -6,8 +6,8 @@ exactly once: the fakes record the delivery id every message carries."""
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -112,7 +112,7 @@ def wait_all_sent(app, alert_id, expected: int, workers: Workers) -> None:
 
 def run_sweep(app) -> int:
     with app.app_context():
-        from emergency.tasks import sweep_deliveries
+        from emergency.jobs.fanout import sweep_deliveries
 
         return sweep_deliveries()
 
@@ -132,7 +132,7 @@ def people(client, app, n=RECIPIENTS):
     """`n` travellers in Lisbon (through the registry service: the API is tested elsewhere)."""
     from datetime import date, timedelta
 
-    from emergency.database import db_session
+    from emergency.core.database import db_session
     from registry.service import CleanStop, CleanTraveller, register_traveller
 
     today = date.today()

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from emergency.models import AuditEntry
+from emergency.core.models import AuditEntry
 from registry.models import Companion
 from registry.service import StopInput, TravellerInput, register_traveller
 from tests.conftest import api_headers, login
@@ -27,7 +27,7 @@ def _stop(country, lat=None, lon=None):
 def incident_id(app, client):
     """Ann (pinned in Lisbon, one companion with contacts), Max (Portugal only), Tom (Toronto)."""
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         session = db_session()
         ann = register_traveller(session, TravellerInput(
@@ -56,7 +56,7 @@ def _api(client, app, incident_id, who="coordinator@example.org", **params):
 
 def _audits(app):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return db_session().scalars(select(AuditEntry).where(AuditEntry.action == "incident.exported")).all()
 

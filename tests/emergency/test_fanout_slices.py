@@ -22,7 +22,7 @@ def app_overrides():
 
 @pytest.fixture
 def sent_alert(client, app, monkeypatch):
-    from emergency import tasks
+    from emergency.jobs import fanout as tasks
 
     monkeypatch.setattr(tasks, "_SLICE_BATCHES", 1)  # several slices per language
     headers = api_headers(app)
@@ -42,7 +42,7 @@ def sent_alert(client, app, monkeypatch):
 
 def rows(app, alert_id):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return db_session().execute(select(Delivery.recipient_id, Delivery.channel, Delivery.batch,
                                            Delivery.language, Delivery.status)
@@ -67,7 +67,7 @@ def test_batches_mix_languages_and_everyone_is_sent_once_per_channel(app, sent_a
 def test_preparing_the_same_alert_again_creates_no_delivery(app, sent_alert):
     before = rows(app, sent_alert)
     with app.app_context():
-        from emergency.tasks import prepare_alert
+        from emergency.jobs.fanout import prepare_alert
 
         prepare_alert(sent_alert)
     assert sorted(rows(app, sent_alert)) == sorted(before)

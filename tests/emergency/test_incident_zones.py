@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from emergency.models import Incident, IncidentZone
+from emergency.core.models import IncidentZone
 from registry.service import StopInput, TravellerInput, register_traveller
 from tests.conftest import api_headers, login
 
@@ -26,7 +26,7 @@ def _stop(country, lat=None, lon=None, place=None):
 @pytest.fixture
 def lisbon(app):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         session = db_session()
         for i, (given, stops) in enumerate([("Ines", [_stop("PT", 38.75, -9.20)]),
@@ -51,7 +51,7 @@ def _form(**extra):
 
 def _zones(app):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return [(z.severity, z.label_en, (z.zone_source or {}).get("radius_km"))
                 for z in db_session().scalars(select(IncidentZone).order_by(IncidentZone.severity))]
@@ -178,8 +178,8 @@ def test_points_json_switches_to_answers_once_an_alert_went_out(client, app, lis
     alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers, json={}).get_json()
     client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers)
     with app.app_context():
-        from emergency.database import db_session
-        from emergency.models import SafetyResponse
+        from emergency.core.database import db_session
+        from emergency.core.models import SafetyResponse
         from registry.models import Traveller
 
         session = db_session()
@@ -202,8 +202,8 @@ def test_points_json_needs_a_login_and_a_known_incident(client, app):
 
 
 def test_migration_gives_each_existing_incident_its_zone_as_severity_one(tmp_path):
-    from emergency.database import make_engine
-    from emergency.migrate import upgrade
+    from emergency.core.database import make_engine
+    from emergency.core.migrate import upgrade
 
     eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(eng, "0003")

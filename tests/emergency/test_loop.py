@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import SafetyResponse
+from emergency.core.models import SafetyResponse
 from notify.models import OutboxMessage
 from tests.conftest import _make_app, api_headers
 
@@ -76,7 +76,7 @@ def test_alert_reaches_everyone_in_the_circle_and_their_answers_show_on_the_dash
     assert status["recipient_count"] == 3
 
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         outbox = db_session().scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     emails = {m.to: m for m in outbox if m.channel == "email"}
@@ -102,7 +102,7 @@ def test_alert_reaches_everyone_in_the_circle_and_their_answers_show_on_the_dash
     stats = client.get(f"/api/v1/incidents/{incident['id']}", headers=headers).get_json()["stats"]
     assert stats == {**stats, "affected": 3, "delivered": 3, "safe": 1, "need_help": 1, "no_answer": 1}
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         assert db_session().scalar(select(func.count()).select_from(SafetyResponse)) == 2
 
@@ -113,7 +113,7 @@ def test_tampered_or_expired_links_record_nothing(client, app, lisbon_people):
         "title": "Storm", "zone": {"circle": {"lat": 38.72, "lon": -9.14, "radius_km": 50}},
     }).get_json()
     with app.app_context():
-        from emergency.links import make_token
+        from emergency.services.safety_links import make_token
 
         token = make_token(incident["id"], lisbon_people["ann"])
     payload, stamp, signature = token.split(".")
@@ -126,6 +126,6 @@ def test_tampered_or_expired_links_record_nothing(client, app, lisbon_people):
     assert expired.status_code == 410
     assert "expired" in expired.get_data(as_text=True)
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         assert db_session().scalar(select(func.count()).select_from(SafetyResponse)) == 0

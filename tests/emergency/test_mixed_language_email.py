@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from emergency.models import Alert
+from emergency.core.models import Alert
 from tests.emergency.provider_helpers import provider_config, register, send_alert, start_fakes
 
 
@@ -29,7 +29,7 @@ def test_english_and_french_travellers_share_one_request_and_read_their_own_lang
            "luc@example.org": register(client, app, "Luc", "luc@example.org", None, "fr")}
     alert_id = send_alert(client, app, channels=["email"])
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         alert = db_session().scalars(select(Alert).where(Alert.id == alert_id)).one()
         alert.incident_id  # loaded while the session is open
@@ -46,7 +46,7 @@ def test_english_and_french_travellers_share_one_request_and_read_their_own_lang
         assert own_body in text and texts[other][1] in text
         assert text.index(own_body) < text.index(texts[other][1])
         with app.test_request_context():
-            from emergency.links import response_urls
+            from emergency.services.safety_links import response_urls
 
             own = response_urls(alert.incident_id, ids[address])
         assert own["safe_url"] in text and own["safe_url"] in message["html"]  # their own links

@@ -63,14 +63,14 @@ def reply(client, body, sender=ZOE, sid=None):
 
 def optout_row(app, phone):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return db_session().scalar(select(SmsOptOut).where(SmsOptOut.phone == phone))
 
 
 def deliveries(app, alert_id):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return sorted((d.recipient_id, d.channel) for d in
                       db_session().scalars(select(Delivery).where(Delivery.campaign_id == alert_id)))

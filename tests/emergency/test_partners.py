@@ -10,7 +10,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import AuditEntry, User
+from emergency.core.models import AuditEntry, User
 from registry.importer import COLUMNS, import_csv
 from registry.models import Partner, Stop, Traveller
 from tests.conftest import api_headers, login
@@ -29,9 +29,9 @@ T-4,Max,Roy,max@example.org,,en,ZZ,,,,2030-06-01,2030-05-01
 
 
 def _partner_token(app, name: str, email: str) -> tuple[int, dict]:
-    from emergency.auth import create_user, issue_api_token
-    from emergency.database import db_session
-    from emergency.partners import create_partner
+    from emergency.core.auth import create_user, issue_api_token
+    from emergency.core.database import db_session
+    from registry.partners import create_partner
 
     with app.app_context():
         partner = create_partner(db_session(), name)

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 from redis import Redis
 
-from emergency.jobs import job
+from emergency.jobs.runner import job
 from tests.conftest import _make_app, api_headers, flushed_redis, run_worker
 
 TODAY = date.today()
@@ -26,8 +26,8 @@ ALERT_SENT_BY = 10  # the routine job during which the coordinator presses "send
 # --- jobs the worker runs (imported by RQ from this module) -------------------------------------
 
 def _alert_status(alert_id: int) -> str:
-    from emergency.database import db_session
-    from emergency.models import Alert
+    from emergency.core.database import db_session
+    from emergency.core.models import Alert
 
     session = db_session()
     session.expire_all()
@@ -47,7 +47,7 @@ def routine_mail(number: int, alert_id: int) -> None:
     if number == ALERT_SENT_BY:
         from flask import current_app
 
-        from emergency import alerts
+        from emergency.services import alerts
 
         with current_app.test_request_context():
             alerts.send_alert(alerts.get_alert(alert_id))
@@ -86,7 +86,7 @@ def drafted_alert(client, app):
 
 def queue_backlog(app, alert_id: int) -> None:
     with app.app_context():
-        from emergency.jobs import enqueue
+        from emergency.jobs.runner import enqueue
 
         for number in range(1, BACKLOG + 1):
             assert enqueue(routine_mail, number, alert_id, job_id=f"routine-{number}", queue="default")

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import AlertRecipient, Alert, AuditEntry, Incident
+from emergency.core.models import Alert, AlertRecipient, AuditEntry, Incident
 from notify.models import Delivery
 from registry.models import Stop, Traveller, Trip
 from tests.conftest import _make_app
@@ -56,7 +56,7 @@ def add_incident_recipient(db, traveller_id: int, status: str) -> None:
 def backend_db(database_url):
     """The app's session on a fresh database, on SQLite and on PostgreSQL+PostGIS."""
     app = _make_app(database_url)
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         yield db_session()
@@ -64,7 +64,7 @@ def backend_db(database_url):
 
 
 def test_purge_deletes_exactly_the_travellers_whose_last_stop_ended_long_enough_ago(backend_db):
-    from emergency.privacy import purge_old_records
+    from emergency.services.privacy import purge_old_records
 
     db = backend_db
     add_traveller(db, "Boundary", [(CUTOFF - timedelta(days=5), CUTOFF)])               # ended 548 days ago
@@ -80,7 +80,7 @@ def test_purge_deletes_exactly_the_travellers_whose_last_stop_ended_long_enough_
 
 
 def test_an_open_incident_keeps_its_recipients_and_a_closed_one_does_not(backend_db):
-    from emergency.privacy import purge_old_records
+    from emergency.services.privacy import purge_old_records
 
     db = backend_db
     old = [(date(2020, 1, 1), date(2020, 1, 5))]
@@ -97,7 +97,7 @@ def test_an_open_incident_keeps_its_recipients_and_a_closed_one_does_not(backend
 
 
 def test_a_dry_run_counts_and_deletes_nothing(backend_db):
-    from emergency.privacy import purge_old_records
+    from emergency.services.privacy import purge_old_records
 
     db = backend_db
     add_traveller(db, "Old", [(date(2020, 1, 1), date(2020, 1, 5)), (date(2020, 2, 1), date(2020, 2, 5))])
@@ -108,7 +108,7 @@ def test_a_dry_run_counts_and_deletes_nothing(backend_db):
 
 
 def test_the_purge_is_audited_once_with_counts_and_no_personal_data(app, db):
-    from emergency.privacy import purge_old_records
+    from emergency.services.privacy import purge_old_records
 
     for i in range(5):
         add_traveller(db, f"Person{i}", [(date(2020, 1, 1), date(2020, 1, 5))])
@@ -122,7 +122,7 @@ def test_the_purge_is_audited_once_with_counts_and_no_personal_data(app, db):
 
 @pytest.mark.parametrize("app_overrides", [{"PURGE_AFTER_DAYS": 30}])
 def test_the_purge_period_comes_from_configuration(app, db, app_overrides):
-    from emergency.privacy import purge_old_records
+    from emergency.services.privacy import purge_old_records
 
     add_traveller(db, "Recent", [(TODAY - timedelta(days=40), TODAY - timedelta(days=31))])
     add_traveller(db, "Fresher", [(TODAY - timedelta(days=40), TODAY - timedelta(days=30))])
@@ -161,7 +161,7 @@ def trip(*stops) -> Trip:
     ([], "ended"),
 ])
 def test_a_trip_ends_by_itself_after_its_return_date(stops, expected):
-    from emergency.privacy import trip_is_active
+    from emergency.services.privacy import trip_is_active
 
     assert trip(*stops).status_on(TODAY) == expected
     assert trip_is_active(trip(*stops), TODAY) == (expected == "active")
@@ -170,7 +170,7 @@ def test_a_trip_ends_by_itself_after_its_return_date(stops, expected):
 # --- consent wording ----------------------------------------------------------------------
 
 def test_the_consent_wording_exists_in_both_languages_for_the_current_version():
-    from emergency.consent import CONSENT_VERSION, consent_text, consent_texts
+    from emergency.services.consent import CONSENT_VERSION, consent_text, consent_texts
 
     assert CONSENT_VERSION == "2026-11"
     assert "18" in consent_text("en") and "18" in consent_text("fr")
@@ -180,7 +180,7 @@ def test_the_consent_wording_exists_in_both_languages_for_the_current_version():
 
 
 def test_an_unknown_consent_version_is_an_error_not_a_silent_fallback():
-    from emergency.consent import consent_text
+    from emergency.services.consent import consent_text
 
     with pytest.raises(KeyError):
         consent_text("en", "1999-01")

@@ -6,7 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from notify.models import ContactHealth, Delivery
-from tests.emergency.provider_helpers import PUBLIC, client_transport, provider_config, register, send_alert, start_fakes
+from tests.emergency.provider_helpers import (
+    PUBLIC,
+    client_transport,
+    provider_config,
+    register,
+    send_alert,
+    start_fakes,
+)
 
 
 @pytest.fixture
@@ -31,7 +38,7 @@ def people(client, app):
 
 def deliveries(app, alert_id):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return {(d.recipient_id, d.channel): d for d in db_session().scalars(
             select(Delivery).where(Delivery.campaign_id == alert_id))}
@@ -74,7 +81,7 @@ def test_a_callback_names_its_delivery_even_when_the_worker_died_before_recordin
     _sendgrid, twilio = fakes
     alert_id = send_alert(client, app, channels=["sms"])
     with app.app_context():  # as if the worker died after Twilio accepted, before recording
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         session = db_session()
         for d in session.scalars(select(Delivery).where(Delivery.campaign_id == alert_id)):
@@ -99,7 +106,7 @@ def test_a_bounce_marks_the_address_bad_and_sends_the_sms_instead(client, app, f
     assert (people["ann"], "sms") not in after
     assert [m["to"] for m in twilio.messages] == ["+33612345678"]
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         bad = db_session().execute(select(ContactHealth.channel, ContactHealth.address, ContactHealth.status)).all()
     assert bad == [("email", "zoe@example.org", "bad")]
@@ -160,7 +167,7 @@ def test_a_status_callback_with_a_forged_delivery_id_is_refused(client, app, fak
 def test_a_throttled_batch_is_retried_later_under_an_attempt_id_never_before_retry_after(
         client, app, fakes, people, monkeypatch):
     _sendgrid, twilio = fakes
-    import emergency.sending as sending
+    import emergency.jobs.retries as sending
 
     scheduled = []
     real = sending.enqueue_in

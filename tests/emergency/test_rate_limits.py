@@ -55,7 +55,7 @@ def test_sign_in_requests_are_limited_to_three_an_hour_per_email_from_any_ip(cli
 
 
 def test_the_per_email_limit_does_not_reveal_whether_an_address_is_registered(client, app):
-    from emergency.database import db_session
+    from emergency.core.database import db_session
     from registry.service import StopInput, TravellerInput, register_traveller
 
     with app.app_context():
@@ -71,8 +71,8 @@ def test_the_per_email_limit_does_not_reveal_whether_an_address_is_registered(cl
 
 
 def test_checkins_are_limited_to_ten_an_hour_per_ip(client, app):
-    from emergency.database import db_session
-    from emergency.incidents import create_incident
+    from emergency.core.database import db_session
+    from emergency.services.incidents import create_incident
     from geo.zones import circle
 
     with app.test_request_context():
@@ -109,8 +109,8 @@ def token_from(page: bytes) -> str:
 
 def test_public_forms_refuse_a_post_without_its_csrf_token(csrf_client):
     app, client = csrf_client
-    from emergency.database import db_session
-    from emergency.incidents import create_incident
+    from emergency.core.database import db_session
+    from emergency.services.incidents import create_incident
     from geo.zones import circle
 
     with app.test_request_context():

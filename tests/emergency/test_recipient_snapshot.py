@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from emergency.zones_service import LoadedZone, affected_by_zone, recipient_groups
+from emergency.services.zones import LoadedZone, affected_by_zone, recipient_groups
 from geo.formats import countries_zone
 from geo.zones import circle, parse_geojson
 from registry.affected import affected_travellers, find_affected

@@ -9,7 +9,7 @@ import pytest
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
-from emergency.models import AuditEntry
+from emergency.core.models import AuditEntry
 from registry.models import Stop, Traveller, Trip
 
 GOOD = {

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from emergency.models import SafetyResponse
+from emergency.core.models import SafetyResponse
 from notify.replies import parse_reply
 from tests.conftest import api_headers
 
@@ -67,7 +67,7 @@ def reply(client, body, sender=ZOE):
 
 def answers(app):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return [r.status for r in db_session().scalars(select(SafetyResponse).order_by(SafetyResponse.id))]
 
@@ -125,10 +125,9 @@ def test_messages_to_read_lists_only_this_incidents_people_newest_first(client, 
     reply(client, "is the airport open?", sender=TOM)
     reply(client, "from a stranger", sender="+15550001111")
     with app.app_context():
-        from emergency import dashboard
-        from emergency.models import Incident
-
-        from emergency.database import db_session
+        from emergency.core.database import db_session
+        from emergency.core.models import Incident
+        from emergency.services import dashboard
 
         lisbon_messages = dashboard.messages_to_read(db_session().get(Incident, incident_id))
         toronto_messages = dashboard.messages_to_read(db_session().get(Incident, toronto))

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from emergency.models import AlertRecipient, Incident, IncidentZone
+from emergency.core.models import AlertRecipient, Incident, IncidentZone
 from notify.models import OutboxMessage
 from registry.models import Stop
 from registry.service import StopInput, TravellerInput, register_traveller
@@ -45,7 +45,7 @@ def people(app):
     }
     ids = {}
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         session = db_session()
         for i, (key, (given, lang, stops)) in enumerate(spec.items()):
@@ -108,7 +108,7 @@ def _send(client, app, incident_id):
 
 def _outbox(app):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         messages = db_session().scalars(select(OutboxMessage)).all()
     return ({m.to: m.body for m in messages if m.channel == "email"},
@@ -162,7 +162,7 @@ def test_zone_assignment_is_frozen_at_send_time(client, app, people):
     incident = _create(client, app).get_json()
     alert_id = _send(client, app, incident["id"])
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         session = db_session()
         before = dict(session.execute(select(AlertRecipient.traveller_id, AlertRecipient.zone_id)
@@ -175,7 +175,7 @@ def test_zone_assignment_is_frozen_at_send_time(client, app, people):
         session.commit()
     second = _send(client, app, incident["id"])
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         session = db_session()
         after = dict(session.execute(select(AlertRecipient.traveller_id, AlertRecipient.zone_id)
@@ -218,6 +218,6 @@ def test_bad_zone_lists_are_refused_and_create_nothing(client, app, payload, fie
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["fields"]
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         assert db_session().scalars(select(Incident)).all() == []

@@ -33,8 +33,8 @@ def test_alert_is_delivered_once_by_rq_workers_even_if_queued_twice(client, app)
     assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
 
     with app.app_context():
-        from emergency.jobs import enqueue
-        from emergency.tasks import prepare_alert
+        from emergency.jobs.fanout import prepare_alert
+        from emergency.jobs.runner import enqueue
 
         # A retried request or a second click: the deterministic job id refuses the duplicate.
         assert enqueue(prepare_alert, alert["id"], job_id=f"alert-{alert['id']}-prepare", queue="alerts") is False
@@ -42,8 +42,8 @@ def test_alert_is_delivered_once_by_rq_workers_even_if_queued_twice(client, app)
 
     run_worker(app, timeout=300)
     with app.app_context():
-        from emergency.database import db_session
-        from emergency.tasks import deliver_email_batch
+        from emergency.core.database import db_session
+        from emergency.jobs.fanout import deliver_email_batch
 
         # Running a delivery batch again (a retried job) calls no provider a second time.
         deliver_email_batch(alert["id"], 0)

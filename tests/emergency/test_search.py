@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from emergency.models import AuditEntry
+from emergency.core.models import AuditEntry
 from registry.models import Stop, Traveller, Trip
 from tests.conftest import _make_app, api_headers
 
@@ -32,7 +32,7 @@ def add_people(db) -> dict[str, int]:
 
 
 def found(db, query: str) -> list[str]:
-    from emergency.search import search_travellers
+    from registry.search import search_travellers
 
     return sorted(t.given_name for t in search_travellers(db, query))
 
@@ -40,7 +40,7 @@ def found(db, query: str) -> list[str]:
 @pytest.fixture
 def backend_db(database_url):
     app = _make_app(database_url)
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         yield db_session()

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from emergency.models import AuditEntry, SigninToken
+from emergency.core.models import AuditEntry, SigninToken
 from notify.models import OutboxMessage
 from registry.models import Companion, Stop, Traveller, Trip
 from registry.service import StopInput, TravellerInput, register_traveller
@@ -18,7 +18,7 @@ LINK = re.compile(r"https://consular\.test(/my/signin/[A-Za-z0-9_.\-]+)")
 
 
 def add_traveller(app, email="ann@example.org", phone=None, language="en", **extra) -> int:
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     today = date.today()
     with app.app_context():
@@ -34,7 +34,7 @@ def add_traveller(app, email="ann@example.org", phone=None, language="en", **ext
 
 
 def outbox(app, to: str | None = None) -> list[OutboxMessage]:
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         query = select(OutboxMessage).order_by(OutboxMessage.id)
@@ -57,7 +57,7 @@ def sign_in(client, app, email="ann@example.org"):
 
 
 def audit_actions(app) -> list[AuditEntry]:
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         return list(db_session().scalars(select(AuditEntry).order_by(AuditEntry.id)))
@@ -169,7 +169,7 @@ def test_a_tampered_link_is_refused(client, app):
 
 
 def test_a_link_signed_for_a_safety_check_cannot_sign_in(client, app):
-    from emergency.links import make_token
+    from emergency.services.safety_links import make_token
 
     traveller_id = add_traveller(app)
     with app.app_context():
@@ -181,7 +181,7 @@ def test_a_link_dies_with_its_traveller(client, app):
     traveller_id = add_traveller(app)
     client.post("/my", data={"email": "ann@example.org"})
     link = latest_link(app)
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         db_session().delete(db_session().get(Traveller, traveller_id))
@@ -202,7 +202,7 @@ def test_the_trips_page_needs_a_signed_in_traveller(client):
 
 def test_the_page_shows_only_the_travellers_own_trips(client, app):
     add_traveller(app)
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         other = register_traveller(db_session(), TravellerInput(
@@ -224,7 +224,7 @@ def test_contacts_are_updated_confirmed_by_email_and_audited_without_personal_da
     response = client.post("/my/contacts", data={"email": "ann@example.org", "phone": "0033 6 12 34 56 78",
                                                  "phone2": "+1 613 555 0199", "language": "fr"})
     assert response.status_code == 302
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         t = db_session().get(Traveller, traveller_id)
@@ -241,7 +241,7 @@ def test_bad_contacts_are_refused_next_to_their_field_and_change_nothing(client,
     sign_in(client, app)
     response = client.post("/my/contacts", data={"email": "", "phone": "12345", "phone2": "", "language": "en"})
     assert response.status_code == 400 and b'id="phone-error"' in response.data
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         t = db_session().get(Traveller, traveller_id)
@@ -255,7 +255,7 @@ def test_a_trip_can_be_added_with_the_same_stop_form(client, app):
         "purpose": "study", "stops-0-country": "MX", "stops-0-place": "Mexico",
         "stops-0-address": "Residencia UNAM", "stops-0-arrival": "2031-01-10", "stops-0-departure": ""})
     assert response.status_code == 302
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         trips = db_session().scalars(select(Trip).where(Trip.traveller_id == traveller_id).order_by(Trip.id)).all()
@@ -278,7 +278,7 @@ def test_an_unknown_place_in_a_new_trip_is_an_error_with_suggestions(client, app
 def test_a_trip_can_be_cancelled(client, app):
     traveller_id = add_traveller(app)
     sign_in(client, app)
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         trip_id = db_session().scalar(select(Trip.id).where(Trip.traveller_id == traveller_id))
@@ -291,7 +291,7 @@ def test_back_home_ends_the_current_trip_today(client, app):
     traveller_id = add_traveller(app)
     sign_in(client, app)
     assert client.post("/my/back-home").status_code == 302
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         stops = db_session().scalars(select(Stop).where(Stop.traveller_id == traveller_id)).all()
@@ -306,7 +306,7 @@ def test_delete_needs_confirmation_then_removes_everything_and_leaves_an_anonymo
     sign_in(client, app)
     assert client.get("/my/delete").status_code == 200
     assert client.post("/my/delete", data={}).status_code == 400
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         assert db_session().get(Traveller, traveller_id) is not None
@@ -338,8 +338,8 @@ def test_registering_sends_a_confirmation_in_both_languages(client, app):
 
 
 def test_the_confirmation_shows_the_advisory_of_each_destination(client, app):
-    from emergency.database import db_session
-    from emergency.models import Advisory
+    from emergency.core.database import db_session
+    from emergency.core.models import Advisory
 
     with app.app_context():
         db_session().add(Advisory(country="FR", level=1, text_en="Strikes in Paris.",
@@ -356,7 +356,7 @@ def test_registering_again_with_a_known_address_looks_the_same_and_mails_its_own
     again = client.post("/register", data=REGISTRATION)
     assert first.status_code == again.status_code == 302
     assert first.headers["Location"] == again.headers["Location"]
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         assert db_session().scalar(select(func.count()).select_from(Traveller)
@@ -396,7 +396,7 @@ def test_registration_page_saves_companions_contacts_purpose_and_address(client,
             "companions-2-given_name": "", "companions-2-age_band": "",  # a blank row the script added
             "contacts-0-name": "Mum", "contacts-0-email": "mum@example.org", "contacts-0-language": "fr"}
     assert client.post("/register", data=data).status_code == 302
-    from emergency.database import db_session
+    from emergency.core.database import db_session
 
     with app.app_context():
         t = db_session().scalar(select(Traveller))

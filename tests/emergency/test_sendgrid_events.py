@@ -33,7 +33,7 @@ def emailed(client, app, fakes):
 
 def statuses(app, alert_id):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return dict(db_session().execute(select(Delivery.address, Delivery.status)
                                          .where(Delivery.campaign_id == alert_id)).all())

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from emergency.models import SafetyResponse
+from emergency.core.models import SafetyResponse
 from notify.models import Delivery, InboundMessage
 from tests.conftest import api_headers
 
@@ -53,7 +53,7 @@ def inbound(body, sid="SM0001", sender="+33612345678"):
 
 def responses(app):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         return db_session().execute(select(SafetyResponse.traveller_id, SafetyResponse.status,
                                            SafetyResponse.channel)).all()
@@ -81,7 +81,7 @@ def test_the_same_message_delivered_twice_is_recorded_once(client, app, alerted)
     assert second.status_code == 200
     assert len(responses(app)) == 1
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         assert db_session().scalar(select(func.count()).select_from(InboundMessage)) == 1
 
@@ -91,7 +91,7 @@ def test_free_text_is_kept_for_a_human_and_records_no_answer(client, app, alerte
     assert response.status_code == 200
     assert responses(app) == []
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         kept = db_session().scalar(select(InboundMessage))
         assert kept.body == "we are at the airport, is it open?" and kept.intent is None
@@ -125,7 +125,7 @@ def test_reply_from_an_unknown_number_is_stored_and_answered(client, app, alerte
 
 def test_status_callback_marks_the_sms_delivered_once(client, app, alerted):
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         delivery = db_session().scalars(select(Delivery).where(Delivery.channel == "sms")).first()
         sid = delivery.provider_message_id
@@ -133,7 +133,7 @@ def test_status_callback_marks_the_sms_delivered_once(client, app, alerted):
     assert signed_post(client, "/webhooks/twilio/status", params).status_code == 204
     assert signed_post(client, "/webhooks/twilio/status", params).status_code == 204
     with app.app_context():
-        from emergency.database import db_session
+        from emergency.core.database import db_session
 
         assert db_session().scalar(select(Delivery.status).where(Delivery.provider_message_id == sid)) == "delivered"
     unsigned = client.post("/webhooks/twilio/status", data={**params, "MessageStatus": "failed"})

@@ -13,7 +13,7 @@ import sys
 import pytest
 from redis import Redis
 
-from emergency.jobs import job
+from emergency.jobs.runner import job
 from tests.conftest import _make_app, flushed_redis, run_worker
 
 REDIS_URL = os.environ.get("TEST_REDIS_HEAP_URL", "redis://127.0.0.1:6379/12")  # 14, 15: other tests
@@ -45,7 +45,7 @@ def app(tmp_path, heap_redis):
 @pytest.mark.parametrize("mode", [["--simple"], []], ids=["simple worker", "forking worker"])
 def test_a_worker_runs_its_jobs_on_a_frozen_application_heap(app, heap_redis, mode):
     with app.app_context():
-        from emergency.jobs import enqueue
+        from emergency.jobs.runner import enqueue
 
         assert enqueue(report_heap, job_id="report-heap", queue="alerts")
     run_worker(app, *mode, timeout=300)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import numpy as np
-import pytest
 import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st

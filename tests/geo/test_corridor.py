@@ -8,7 +8,7 @@ from pyproj import Geod
 from geo.corridor import corridor, parse_track
 from geo.errors import GeoError
 from geo.formats import parse_zone_text
-from geo.zones import Zone
+from geo.sources import zone_from_stored
 
 GEOD = Geod(ellps="WGS84")
 
@@ -73,8 +73,8 @@ def test_corridor_survives_storage_and_can_be_rebuilt_from_its_track():
     zone = corridor([(45.0, -75.0), (46.0, -70.0)], 50)
     source = zone.source()
     assert source["kind"] == "corridor" and source["distance_km"] == 50
-    stored = Zone.from_stored(zone.to_geojson(), source)
-    rebuilt = Zone.from_stored(None, source)
+    stored = zone_from_stored(zone.to_geojson(), source)
+    rebuilt = zone_from_stored(None, source)
     assert stored.kind == rebuilt.kind == "corridor"
     assert stored.geometry.symmetric_difference(rebuilt.geometry).area < 1e-6
 

@@ -7,7 +7,11 @@ from shapely.geometry import Point, box
 import geo
 from geo import countries
 from geo.countries import (
-    all_countries, countries_intersecting, country_centre, country_geometry, country_name,
+    all_countries,
+    countries_intersecting,
+    country_centre,
+    country_geometry,
+    country_name,
     is_country,
 )
 

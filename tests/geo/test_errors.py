@@ -1,5 +1,5 @@
 """GeoError carries a stable code, an English template and its parameters."""
-from geo.errors import GeoError, N_
+from geo.errors import N_, GeoError
 
 
 def test_n_marks_without_translating():

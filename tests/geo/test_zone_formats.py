@@ -8,11 +8,11 @@ import zipfile
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import Point, box
 
 from geo.errors import GeoError
 from geo.formats import countries_zone, parse_cap_area, parse_upload, parse_zone_text
-from geo.zones import Zone, parse_zone_argument
+from geo.sources import parse_zone_argument, zone_from_stored
 
 PARIS = (2.35, 48.85)  # lon, lat
 LYON = (4.84, 45.76)
@@ -293,9 +293,9 @@ def test_countries_zone_is_the_union_of_the_named_countries():
 
 def test_countries_zone_survives_storage():
     zone = countries_zone(["FR"])
-    again = Zone.from_stored(zone.to_geojson(), zone.source())
+    again = zone_from_stored(zone.to_geojson(), zone.source())
     assert again.kind == "countries" and again.touched_countries() == {"FR"}
-    rebuilt = Zone.from_stored(None, {"kind": "countries", "codes": ["FR"]})
+    rebuilt = zone_from_stored(None, {"kind": "countries", "codes": ["FR"]})
     assert inside(rebuilt, PARIS) == [True]
 
 

@@ -9,7 +9,8 @@ from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point
 
 from geo.errors import GeoError
-from geo.zones import MAX_VERTICES, Zone, circle, parse_geojson, parse_zone_argument
+from geo.sources import parse_zone_argument, zone_from_stored
+from geo.zones import MAX_VERTICES, circle, parse_geojson
 
 GEOD = Geod(ellps="WGS84")
 
@@ -301,7 +302,7 @@ def test_circle_around_a_pole_covers_the_polar_cap():
 def test_circle_source_round_trips_through_storage():
     zone = circle(*OTTAWA, 300)
     stored = json.loads(json.dumps({"g": zone.to_geojson(), "s": zone.source()}))
-    again = Zone.from_stored(stored["g"], stored["s"])
+    again = zone_from_stored(stored["g"], stored["s"])
     assert again.circle == zone.circle
     assert contains(again, MONTREAL, TORONTO) == [True, False]
 
@@ -310,10 +311,10 @@ def test_polygon_round_trips_through_storage_with_its_note():
     bow_tie = {"type": "Polygon", "coordinates": [[[0, 0], [10, 10], [10, 0], [0, 10], [0, 0]]]}
     zone = parse_geojson(bow_tie)
     stored = json.loads(json.dumps({"g": zone.to_geojson(), "s": zone.source()}))
-    again = Zone.from_stored(stored["g"], stored["s"])
+    again = zone_from_stored(stored["g"], stored["s"])
     assert again.repaired and again.note == zone.note
     assert again.geometry.equals(zone.geometry)
-    assert Zone.from_stored(stored["g"], None).geometry.equals(zone.geometry)
+    assert zone_from_stored(stored["g"], None).geometry.equals(zone.geometry)
 
 
 @pytest.mark.parametrize("lat, lon, radius, code", [

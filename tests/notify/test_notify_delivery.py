@@ -5,8 +5,16 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from notify.delivery import (apply_status, campaign_stats, claim_batch, claim_rows, create_deliveries,
-                             record_results, send_email_batch, send_sms_batch)
+from notify.delivery import (
+    apply_status,
+    campaign_stats,
+    claim_batch,
+    claim_rows,
+    create_deliveries,
+    record_results,
+    send_email_batch,
+    send_sms_batch,
+)
 from notify.errors import NotifyError, RetryLater
 from notify.models import Delivery, OutboxMessage
 from notify.providers.base import EmailBatch, EmailRecipient, SendResult, SmsMessage

@@ -5,8 +5,7 @@ from sqlalchemy.orm import scoped_session
 
 from notify.errors import NotifyError
 from notify.models import OutboxMessage
-from notify.providers import EmailBatch, EmailProvider, EmailRecipient, SmsMessage, SmsProvider
-from notify.providers import apply_substitutions
+from notify.providers import EmailBatch, EmailProvider, EmailRecipient, SmsMessage, SmsProvider, apply_substitutions
 from notify.providers.factory import build_providers
 from notify.providers.outbox import OutboxEmail, OutboxSms
 from notify.providers.sendgrid_provider import SendGridEmail

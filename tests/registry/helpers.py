@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from emergency.database import make_engine
+from emergency.core.database import make_engine
 from geo.zones import circle
 from registry.affected import external_ids, find_affected
 from registry.models import Stop, Traveller, Trip

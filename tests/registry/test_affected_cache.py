@@ -16,7 +16,14 @@ from registry import stop_index
 from registry.affected import count_affected, find_affected
 from registry.models import Stop, Traveller
 from tests.registry.helpers import (
-    END, OTTAWA, OTTAWA_300, START, TORONTO, add_stop, found, migrated_sqlite_engine,
+    END,
+    OTTAWA,
+    OTTAWA_300,
+    START,
+    TORONTO,
+    add_stop,
+    found,
+    migrated_sqlite_engine,
 )
 
 

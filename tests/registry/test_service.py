@@ -10,7 +10,11 @@ from sqlalchemy import func, select
 from registry.errors import ValidationFailed
 from registry.models import Stop, Traveller, Trip
 from registry.service import (
-    StopInput, TravellerInput, find_traveller_by_contact, locate_stop, register_traveller,
+    StopInput,
+    TravellerInput,
+    find_traveller_by_contact,
+    locate_stop,
+    register_traveller,
     validate_traveller,
 )
 

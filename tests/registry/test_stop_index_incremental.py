@@ -14,15 +14,23 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import sessionmaker
 
-from emergency.database import make_engine
-from emergency.migrate import upgrade
+from emergency.core.database import make_engine
+from emergency.core.migrate import upgrade
 from geo.zones import parse_geojson
 from registry import stop_index
 from registry.affected import _best_per_traveller, _matching_rows, count_affected, find_affected
 from registry.models import Stop, Traveller
 from registry.stop_index import COMPACTED, FULL, REPLAYED
 from tests.registry.helpers import (
-    END, MONTREAL, OTTAWA, OTTAWA_300, START, TORONTO, add_stop, found, migrated_sqlite_engine,
+    END,
+    MONTREAL,
+    OTTAWA,
+    OTTAWA_300,
+    START,
+    TORONTO,
+    add_stop,
+    found,
+    migrated_sqlite_engine,
 )
 
 LATER = (date(2025, 4, 1), None)

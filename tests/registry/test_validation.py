@@ -8,8 +8,16 @@ import pytest
 
 from registry.errors import FieldError, ValidationFailed
 from registry.validation import (
-    check_window, normalise_country, normalise_email, normalise_language, normalise_name,
-    normalise_phone, normalise_place, parse_date, parse_lat, parse_lon,
+    check_window,
+    normalise_country,
+    normalise_email,
+    normalise_language,
+    normalise_name,
+    normalise_phone,
+    normalise_place,
+    parse_date,
+    parse_lat,
+    parse_lon,
 )
 
 

@@ -1,0 +1,71 @@
+"""The demo: schema, a synthetic registry and three console users, on the embedded defaults.
+
+Only in development mode: demo users get fresh random passwords each start (printed once),
+so no fixed password ever exists in a deployment.
+"""
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from emergency.core.auth import create_user
+from emergency.core.database import db_session, engine
+from emergency.core.migrate import upgrade
+from emergency.core.models import User
+from registry.models import Traveller
+
+DEMO_USERS = (
+    ("coordinator", "coordinator@demo.example", "Camille Coordinator"),
+    ("approver", "approver@demo.example", "Alex Approver"),
+    ("viewer", "viewer@demo.example", "Val Viewer"),
+)
+
+
+def prepare_demo(travellers: int) -> list[tuple[str, str, str]]:
+    if current_app.config["ENV_NAME"] != "development":
+        raise RuntimeError("The demo runs only with EMERGENCY_ENV=development.")
+    upgrade(engine())
+    session = db_session()
+    logins = []
+    for role, email, name in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = create_user(email, name, role, password)
+        else:
+            user.set_password(password)
+        logins.append((role, email, password))
+    session.commit()
+    if not session.scalar(select(func.count()).select_from(Traveller)):
+        from registry.seed import seed
+
+        print(f"Seeding {travellers} synthetic travellers...")
+        seed(session, travellers)
+        session.commit()
+    return logins
+
+
+@click.command("demo")
+@click.option("--travellers", "count", type=int, default=20000, show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@with_appcontext
+def demo(count: int, port: int):
+    """Prepare a demo registry on the embedded defaults, print the logins, run the console."""
+    logins = prepare_demo(count)
+    click.echo("")
+    click.echo("Consular Emergency Response - demo / démonstration")
+    click.echo(f"  Console:  http://127.0.0.1:{port}/")
+    click.echo(f"  Register: http://127.0.0.1:{port}/register")
+    for role, email, password in logins:
+        click.echo(f"  {role:<12} {email}  password / mot de passe: {password}")
+    click.echo("")
+    from werkzeug.serving import run_simple
+
+    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+COMMANDS = (demo,)

@@ -1,0 +1,238 @@
+"""Application tables: coordinators, incidents, alerts, the frozen recipient list,
+safety responses and the audit log. Foreign keys to travellers point across to the
+registry's metadata by column object, so each package keeps its own MetaData."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from registry.models import NAMING, Partner, Traveller
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AppBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# "partner" (issue 3B) ranks below viewer: a partner's API token reaches only
+# /api/v1/partners/me/..., never a coordinator or viewer endpoint.
+ROLES = ("partner", "viewer", "coordinator", "approver", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+class User(UserMixin, AppBase):
+    """A console user (consular staff) or a trigger system with an API token."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey(Partner.id), index=True)  # role "partner"
+
+    __table_args__ = (CheckConstraint("role IN ('partner','viewer','coordinator','approver','admin')",
+                                      name="role"),)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def has_role(self, role: str) -> bool:
+        return self.active and ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+
+class Incident(AppBase):
+    """A crisis: a zone (normalised GeoJSON in WGS84) and a time window."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | closed
+    zone_geojson: Mapped[dict] = mapped_column(JSON)  # normalised geometry (MultiPolygon)
+    zone_source: Mapped[dict | None] = mapped_column(JSON)  # how it was given: kind + parameters
+    zone_note: Mapped[str | None] = mapped_column(Text)  # e.g. repaired geometry
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    alerts: Mapped[list["Alert"]] = relationship(back_populates="incident", order_by="Alert.id")
+    zones: Mapped[list["IncidentZone"]] = relationship(
+        back_populates="incident", order_by="(IncidentZone.severity, IncidentZone.id)",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = (CheckConstraint("status IN ('active','closed')", name="status"),)
+
+
+class IncidentZone(AppBase):
+    """One of an incident's zones (severity rings): 1 is the most severe. A traveller in
+    several zones belongs to the most severe one and receives that zone's message.
+    `Incident.zone_geojson` keeps the union of all zones (the API's `zone`)."""
+
+    __tablename__ = "incident_zones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    severity: Mapped[int] = mapped_column(Integer, default=1)
+    label_en: Mapped[str | None] = mapped_column(String(200))
+    label_fr: Mapped[str | None] = mapped_column(String(200))
+    zone_geojson: Mapped[dict] = mapped_column(JSON)
+    zone_source: Mapped[dict | None] = mapped_column(JSON)
+    zone_note: Mapped[str | None] = mapped_column(Text)
+    message_en: Mapped[str | None] = mapped_column(Text)
+    message_fr: Mapped[str | None] = mapped_column(Text)
+
+    incident: Mapped[Incident] = relationship(back_populates="zones")
+
+    __table_args__ = (CheckConstraint("severity >= 1", name="severity"),)
+
+
+ALERT_STATES = ("draft", "approved", "sending", "sent")
+
+
+class Alert(AppBase):
+    """A bilingual message to everyone affected by an incident at send time."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="safety_check")
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    subject_en: Mapped[str] = mapped_column(String(200))
+    subject_fr: Mapped[str] = mapped_column(String(200))
+    body_en: Mapped[str] = mapped_column(Text)
+    body_fr: Mapped[str] = mapped_column(Text)
+    sms_en: Mapped[str] = mapped_column(Text)
+    sms_fr: Mapped[str] = mapped_column(Text)
+    channels: Mapped[list] = mapped_column(JSON, default=lambda: ["email", "sms"])
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    incident: Mapped[Incident] = relationship(back_populates="alerts")
+
+    __table_args__ = (CheckConstraint("status IN ('draft','approved','sending','sent')", name="status"),)
+
+
+class AlertRecipient(AppBase):
+    """The frozen recipient list taken at send time: who, where and in which language."""
+
+    __tablename__ = "alert_recipients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    precision: Mapped[str] = mapped_column(String(10))
+    # Issue 4: the severity zone the traveller was in at send time (frozen with the rest).
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("incident_zones.id", ondelete="SET NULL"))
+
+    __table_args__ = (UniqueConstraint("alert_id", "traveller_id", name="uq_alert_recipients_once"),)
+
+
+RESPONSE_STATUSES = ("safe", "need_help")
+
+
+class SafetyResponse(AppBase):
+    """One answer from a traveller to an incident's safety check; the latest one counts."""
+
+    __tablename__ = "safety_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[str] = mapped_column(String(10))  # link | sms | web | console
+    message: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('safe','need_help')", name="status"),
+        Index("ix_safety_responses_latest", "incident_id", "traveller_id", "received_at"),
+    )
+
+
+class AuditEntry(AppBase):
+    """Who changed what, when. `details` never holds a traveller's personal data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254))  # user email, "system", "traveller:<id>", "api:<user>"
+    action: Mapped[str] = mapped_column(String(50))
+    object_type: Mapped[str | None] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(50))
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Advisory(AppBase):
+    """The travel advisory for one country (issue 3B): level 0 (normal precautions) to
+    3 (avoid all travel), bilingual text, when and by whom it was last set."""
+
+    __tablename__ = "advisories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), unique=True)  # ISO 3166-1 alpha-2
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    text_en: Mapped[str] = mapped_column(Text)
+    text_fr: Mapped[str] = mapped_column(Text)
+    updated_on: Mapped[date] = mapped_column(Date)
+    updated_by: Mapped[str | None] = mapped_column(String(254))
+
+    __table_args__ = (CheckConstraint("level BETWEEN 0 AND 3", name="level"),)
+
+
+class SigninToken(AppBase):
+    """One emailed sign-in link for a traveller (issue 3A). The link carries a signed nonce;
+    this row makes it single-use (`used_at`) and is deleted with the traveller."""
+
+    __tablename__ = "signin_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,59 @@
+"""Rate limits on the public pages anyone can post to (Flask-Limiter).
+
+Registration, sign-in link requests and crisis check-ins cost us an email or a database row
+each, and sign-in requests could be used to flood someone's mailbox: each is limited per IP
+address, and sign-in requests also per email address. Counts live in Redis when `REDIS_URL`
+is set (shared by every gunicorn worker and machine), else in memory (the embedded default).
+`RATELIMIT_ENABLED=False` switches limits off (most tests do; the rate-limit tests do not).
+Over the limit, the traveller sees a bilingual 429 page.
+"""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# Storage comes from app config (RATELIMIT_STORAGE_URI, set in init_app), not from here:
+# one module-level limiter serves whichever app is built.
+limiter = Limiter(key_func=get_remote_address)
+
+REGISTER_PER_IP = "10/hour"
+SIGNIN_PER_IP = "5/hour"
+SIGNIN_PER_EMAIL = "3/hour"
+CHECKIN_PER_IP = "10/hour"
+
+
+def email_key() -> str:
+    """The limit key for "per email address": the posted address, trimmed and lower-cased,
+    so `Ann@Example.org ` and `ann@example.org` share one budget."""
+    return "email:" + " ".join((request.form.get("email") or "").split()).lower()
+
+
+def too_many_texts(lang: str) -> dict[str, str]:
+    with force_locale(lang):
+        return {
+            "lang": lang,
+            "title": _("Too many attempts"),
+            "body": _("You have tried this too many times in a short while. Please wait an "
+                      "hour and try again."),
+            "advice": _("If you need urgent help abroad, contact the nearest embassy or "
+                        "consulate."),
+        }
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+    @app.errorhandler(429)
+    def _too_many(_error):
+        from emergency.core.i18n import current_language
+
+        first = current_language()
+        second = "fr" if first == "en" else "en"
+        return render_template("public/too_many.html",
+                               sections=[too_many_texts(first), too_many_texts(second)]), 429

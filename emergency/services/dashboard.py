@@ -1,0 +1,154 @@
+"""What the incident page shows: who is affected, who was reached, who answered.
+
+Before any alert is sent, `affected` is the live count of the zone; once an alert went
+out, it is everyone on the frozen recipient lists (plus anyone who answered anyway).
+Each traveller counts once: their latest answer, and reached if any channel got through.
+"""
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+
+from emergency.core.database import db_session
+from emergency.core.models import Alert, AlertRecipient, Incident, SafetyResponse
+from notify.models import Delivery, InboundMessage, OutboxMessage
+from registry.models import Traveller
+
+REACHED = ("sent", "delivered")
+
+
+def latest_responses(incident_id: int):
+    """Subquery: each traveller's latest answer to this incident."""
+    ranked = (
+        select(
+            SafetyResponse.traveller_id, SafetyResponse.status, SafetyResponse.received_at,
+            func.row_number().over(
+                partition_by=SafetyResponse.traveller_id,
+                order_by=(SafetyResponse.received_at.desc(), SafetyResponse.id.desc()),
+            ).label("rank"),
+        ).where(SafetyResponse.incident_id == incident_id)
+    ).subquery()
+    return select(ranked.c.traveller_id, ranked.c.status, ranked.c.received_at).where(ranked.c.rank == 1).subquery()
+
+
+def incident_stats(incident: Incident) -> dict:
+    session = db_session()
+    alert_ids = select(Alert.id).where(Alert.incident_id == incident.id)
+    recipients = session.scalar(
+        select(func.count(func.distinct(AlertRecipient.traveller_id))).where(AlertRecipient.incident_id == incident.id)
+    ) or 0
+    latest = latest_responses(incident.id)
+    answers = dict(session.execute(select(latest.c.status, func.count()).group_by(latest.c.status)).all())
+    if recipients:
+        affected = recipients
+        extra = session.scalar(
+            select(func.count()).select_from(latest).where(
+                ~latest.c.traveller_id.in_(select(AlertRecipient.traveller_id)
+                                           .where(AlertRecipient.incident_id == incident.id))
+            )
+        ) or 0
+        affected += extra
+    else:
+        from emergency.services.incidents import count_for
+
+        affected = count_for(incident)
+    delivery_counts = dict(session.execute(
+        select(Delivery.status, func.count()).where(Delivery.campaign_id.in_(alert_ids)).group_by(Delivery.status)
+    ).all())
+    reached = session.scalar(
+        select(func.count(func.distinct(Delivery.recipient_id)))
+        .where(Delivery.campaign_id.in_(alert_ids), Delivery.status.in_(REACHED))
+    ) or 0
+    safe = answers.get("safe", 0)
+    need_help = answers.get("need_help", 0)
+    return {
+        "affected": affected,
+        "delivered": reached,
+        "messages_sent": sum(delivery_counts.get(s, 0) for s in REACHED),
+        "pending": delivery_counts.get("pending", 0) + delivery_counts.get("sending", 0),
+        "failed": delivery_counts.get("failed", 0),
+        "safe": safe,
+        "need_help": need_help,
+        "no_answer": max(affected - safe - need_help, 0),
+    }
+
+
+def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
+    """The people on this incident's recipient lists, those needing help first."""
+    session = db_session()
+    latest = latest_responses(incident.id)
+    alert_ids = select(Alert.id).where(Alert.incident_id == incident.id)
+    frozen = (
+        select(AlertRecipient.traveller_id, func.min(AlertRecipient.language).label("language"),
+               func.min(AlertRecipient.precision).label("precision"))
+        .where(AlertRecipient.incident_id == incident.id)
+        .group_by(AlertRecipient.traveller_id)
+    ).subquery()
+    people = session.execute(
+        select(frozen.c.traveller_id, Traveller.given_name, Traveller.family_name, frozen.c.language,
+               frozen.c.precision, latest.c.status, latest.c.received_at)
+        .join(Traveller, Traveller.id == frozen.c.traveller_id)
+        .outerjoin(latest, latest.c.traveller_id == frozen.c.traveller_id)
+        .order_by(case((latest.c.status == "need_help", 0), (latest.c.status.is_(None), 1), else_=2),
+                  Traveller.family_name, Traveller.given_name)
+        .limit(limit)
+    ).all()
+    ids = [p.traveller_id for p in people]
+    status: dict[tuple[int, str], str] = {}
+    if ids:
+        for d in session.execute(
+            select(Delivery.recipient_id, Delivery.channel, Delivery.status)
+            .where(Delivery.campaign_id.in_(alert_ids), Delivery.recipient_id.in_(ids))
+            .order_by(Delivery.id)
+        ):
+            status[(d.recipient_id, d.channel)] = d.status
+    return [{
+        "traveller_id": p.traveller_id,
+        "name": f"{p.given_name} {p.family_name}",
+        "language": p.language,
+        "precision": p.precision,
+        "email_status": status.get((p.traveller_id, "email")),
+        "sms_status": status.get((p.traveller_id, "sms")),
+        "response": p.status,
+        "responded_at": p.received_at,
+    } for p in people]
+
+
+def outbox_messages(limit: int = 100) -> list[OutboxMessage]:
+    return list(db_session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def messages_to_read(incident: Incident, limit: int = 100) -> list[dict]:
+    """SMS replies no keyword could read, from people this incident alerted, newest first.
+
+    A reply belongs to the incident when its number was on one of the incident's
+    recipient lists and it came after the incident's first alert went out; these are
+    what a consular officer must read and answer by hand.
+    """
+    session = db_session()
+    first_sent = session.scalar(select(func.min(Alert.sent_at)).where(Alert.incident_id == incident.id))
+    if first_sent is None:
+        return []
+    phones = (
+        select(AlertRecipient.phone, func.min(AlertRecipient.traveller_id).label("traveller_id"))
+        .where(AlertRecipient.incident_id == incident.id, AlertRecipient.phone.is_not(None))
+        .group_by(AlertRecipient.phone)
+    ).subquery()
+    rows = session.execute(
+        select(InboundMessage.id, InboundMessage.body, InboundMessage.received_at, InboundMessage.from_number,
+               Traveller.id.label("traveller_id"), Traveller.given_name, Traveller.family_name,
+               Traveller.language)
+        .join(phones, phones.c.phone == InboundMessage.from_number)
+        .join(Traveller, Traveller.id == phones.c.traveller_id)
+        .where(InboundMessage.intent.is_(None), InboundMessage.received_at >= first_sent)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(limit)
+    ).all()
+    return [{
+        "id": r.id,
+        "body": r.body,
+        "received_at": r.received_at,
+        "phone": r.from_number,
+        "traveller_id": r.traveller_id,
+        "name": f"{r.given_name} {r.family_name}",
+        "language": r.language,
+    } for r in rows]

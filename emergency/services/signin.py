@@ -1,0 +1,102 @@
+"""Password-less sign-in for travellers: a signed, expiring, single-use link sent by email.
+
+The link carries `[traveller_id, nonce]` signed with SECRET_KEY (itsdangerous, its own salt
+so a safety-check link can never be replayed as a sign-in link). The nonce is stored in
+`signin_tokens`; opening the link marks it used with a conditional UPDATE, so two clicks
+(or two tabs racing) sign in once. Links expire after SIGNIN_LINK_MAX_AGE seconds.
+The traveller's session is a plain Flask session key, separate from staff log-in.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from flask import current_app
+from flask import session as web_session
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import update
+
+from emergency.core.database import db_session
+from emergency.core.models import SigninToken
+
+SALT = "traveller-signin-v1"
+SESSION_KEY = "traveller_id"
+DEFAULT_MAX_AGE = 3600
+
+
+class SigninInvalid(Exception):
+    """Altered, not ours, or about a traveller who no longer exists."""
+
+
+class SigninExpired(Exception):
+    """Ours, but older than SIGNIN_LINK_MAX_AGE."""
+
+
+class SigninUsed(Exception):
+    """Ours and fresh, but already opened once."""
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def max_age() -> int:
+    return int(current_app.config.get("SIGNIN_LINK_MAX_AGE") or DEFAULT_MAX_AGE)
+
+
+def issue_token(traveller_id: int) -> str:
+    """Store a fresh nonce for the traveller and return the signed token (caller commits)."""
+    nonce = secrets.token_urlsafe(24)
+    db_session().add(SigninToken(nonce=nonce, traveller_id=traveller_id,
+                                 created_at=datetime.now(timezone.utc)))
+    return _serializer().dumps([traveller_id, nonce])
+
+
+def signin_url(token: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/my/signin/{token}"
+
+
+def consume_token(token: str) -> int:
+    """The traveller id of a valid, unused link, marking it used (commits).
+
+    Raises SigninExpired, SigninUsed or SigninInvalid.
+    """
+    try:
+        traveller_id, nonce = _serializer().loads(token, max_age=max_age())
+    except SignatureExpired:
+        raise SigninExpired() from None
+    except (BadSignature, ValueError, TypeError):
+        raise SigninInvalid() from None
+    if not isinstance(traveller_id, int) or not isinstance(nonce, str):
+        raise SigninInvalid()
+    session = db_session()
+    claimed = session.execute(
+        update(SigninToken)
+        .where(SigninToken.nonce == nonce, SigninToken.traveller_id == traveller_id,
+               SigninToken.used_at.is_(None))
+        .values(used_at=datetime.now(timezone.utc))
+    ).rowcount
+    session.commit()
+    if claimed == 1:
+        return traveller_id
+    exists = session.query(SigninToken.id).filter(SigninToken.nonce == nonce).first()
+    if exists is not None:
+        raise SigninUsed()
+    raise SigninInvalid()  # the traveller was deleted (their nonces went with them)
+
+
+def sign_in(traveller_id: int) -> None:
+    lang = web_session.get("lang")
+    web_session.clear()  # a fresh session: nothing from before the link survives but the language
+    if lang:
+        web_session["lang"] = lang
+    web_session[SESSION_KEY] = traveller_id
+
+
+def sign_out() -> None:
+    web_session.pop(SESSION_KEY, None)
+
+
+def signed_in_id() -> int | None:
+    value = web_session.get(SESSION_KEY)
+    return value if isinstance(value, int) else None

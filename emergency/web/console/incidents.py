@@ -1,0 +1,133 @@
+"""Incidents in the console: the list, a new incident with its live preview, the incident
+page and its live figures, closing.
+
+Views are thin: they collect input with the forms in `forms`, call the services, which
+validate, commit and audit, and show errors in the reader's language.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from emergency.core.auth import role_required
+from emergency.core.i18n import current_language
+from emergency.core.i18n_errors import translate
+from emergency.core.models import Incident
+from emergency.services import alerts as alert_service
+from emergency.services import dashboard, incidents
+from emergency.web.console.blueprint import bp, get_incident_or_404
+from emergency.web.console.forms import AlertForm, IncidentForm, PostForm
+from emergency.web.console.incident_map import page_parts
+from geo.errors import GeoError
+
+PREVIEW_LIMIT = 50  # rows shown while drawing a zone
+MAP_LIMIT = 500  # travellers pinned on an incident's map
+RECIPIENT_LIMIT = 200
+
+
+@bp.get("/")
+@login_required
+def index():
+    rows = []
+    for incident in incidents.list_incidents():
+        rows.append({"incident": incident, "stats": dashboard.incident_stats(incident)})
+    return render_template("console/index.html", rows=rows)
+
+
+def _zone_and_window(form_data, files):
+    """Run the services' checks; returns (zone specs, start, end, errors-by-group)."""
+    errors: dict[str, str] = {}
+    zone = start = end = None
+    kind = form_data.get("zone_kind") or "draw"
+    try:  # the main zone and any severity rings (issue 4)
+        zone = incidents.specs_from_form(kind, form_data, files)
+    except (GeoError, incidents.ZoneSpecError) as err:
+        errors["zone"] = translate(err)
+    try:  # an empty start means "now" (the service's default)
+        start, end = incidents.parse_window((form_data.get("starts_at") or "").strip() or None,
+                                            (form_data.get("ends_at") or "").strip() or None)
+    except incidents.WindowError as err:
+        errors[err.field if err.field in ("starts_at", "ends_at") else "window"] = translate(err)
+    return zone, start, end, errors
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@role_required("coordinator")
+def new_incident():
+    form = IncidentForm()
+    errors: dict[str, str] = {}
+    if request.method == "GET" and not form.starts_at.data:
+        form.starts_at.data = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M")
+    if request.method == "POST":
+        form_ok = form.validate()
+        zone, start, end, errors = _zone_and_window(request.form, request.files)
+        if form_ok and not errors:
+            try:
+                incident = incidents.create_incident(form.title.data.strip(), zone, start, end)
+            except incidents.WindowError as err:
+                form.title.errors = [*form.title.errors, translate(err)]
+            else:
+                flash(_("Incident created."), "success")
+                return redirect(url_for("console.incident", incident_id=incident.id))
+        flash(_("The incident was not created. Please correct the errors below."), "error")
+    status = 400 if request.method == "POST" else 200
+    return render_template("console/incident_new.html", form=form, errors=errors), status
+
+
+@bp.post("/incidents/preview")
+@role_required("coordinator")
+def preview():
+    """Who would be affected by the zone and window being drawn (JSON for the page)."""
+    zone, start, end, errors = _zone_and_window(request.form, request.files)
+    if errors:
+        return jsonify({"errors": errors}), 400
+    result = incidents.preview(zone, start, end, limit=PREVIEW_LIMIT, lang=current_language())
+    if result.get("note"):
+        result["note"] = _(result["note"])
+    return jsonify(result)
+
+
+@bp.get("/incidents/<int:incident_id>")
+@login_required
+def incident(incident_id: int):
+    incident = get_incident_or_404(incident_id)
+    return render_template("console/incident.html", **incident_view_context(incident))
+
+
+@bp.get("/incidents/<int:incident_id>/stats.json")
+@login_required
+def incident_stats(incident_id: int):
+    incident = get_incident_or_404(incident_id)
+    response = jsonify(dashboard.incident_stats(incident))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/incidents/<int:incident_id>/close")
+@role_required("coordinator")
+def close_incident(incident_id: int):
+    incident = get_incident_or_404(incident_id)
+    if PostForm().validate_on_submit():
+        if incident.status == "closed":
+            flash(_("This incident is already closed."), "info")
+        else:
+            incidents.close_incident(incident)
+            flash(_("Incident closed."), "success")
+    return redirect(url_for("console.incident", incident_id=incident.id))
+
+
+def incident_view_context(incident: Incident) -> dict:
+    """The incident page's context; shared by the GET view and a failed compose."""
+    stats = dashboard.incident_stats(incident)
+    recipients = dashboard.recipient_rows(incident, limit=RECIPIENT_LIMIT)
+    parts = page_parts(incident, limit=MAP_LIMIT, lang=current_language())
+    alerts = [{"alert": a, "needs_approval": alert_service.needs_approval(a)} for a in incident.alerts]
+    return {
+        "incident": incident, "stats": stats, "recipients": recipients, **parts, "alerts": alerts,
+        "form": AlertForm(formdata=None, data={**alert_service.default_texts(incident), "kind": "safety_check"}),
+        "kind_texts": alert_service.all_default_texts(incident),
+        "messages_to_read": dashboard.messages_to_read(incident),
+    }

@@ -1,0 +1,202 @@
+"""Provider webhooks: Twilio inbound SMS and status callbacks, SendGrid events.
+
+Each request is verified by its provider's signature (Twilio against PUBLIC_BASE_URL, the
+URL Twilio called, not the proxied one), stored before it is acknowledged, and idempotent
+on the provider's id, because providers retry and deliver duplicates.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from twilio.twiml.messaging_response import MessagingResponse
+
+from emergency.core.database import db_session
+from emergency.core.models import AlertRecipient
+from emergency.services.responses import record_response
+from notify.delivery import apply_event
+from notify.models import InboundMessage, ProviderEvent
+from notify.optout import record_keyword
+from notify.replies import normalize, parse_reply
+from notify.segments import gsm_safe
+from notify.signatures import sendgrid_signature_valid, twilio_signature_valid
+from registry.models import Traveller
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+log = logging.getLogger(__name__)
+
+
+def _twilio_verified() -> bool:
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
+    return twilio_signature_valid(token, url, request.form.to_dict(), signature)
+
+
+def _reject(status: int, message: str):
+    return jsonify(error="rejected", message=message), status
+
+
+def _latest_recipient(phone: str) -> AlertRecipient | None:
+    return db_session().scalar(
+        select(AlertRecipient).where(AlertRecipient.phone == phone).order_by(AlertRecipient.id.desc()).limit(1)
+    )
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; `_bilingual` translates it into both languages."""
+    return message
+
+
+def _bilingual(lang: str, message_id: str, **params) -> str:
+    """The same sentence in the traveller's language, then the other one."""
+    parts = []
+    for part in (lang, "fr" if lang == "en" else "en"):
+        with force_locale(part):
+            parts.append(_(message_id, **params))
+    return "\n".join(parts)
+
+
+# Reply words only French speakers use: an unknown number answering with them is answered
+# in French first.
+_FRENCH_WORDS = frozenset({"oui", "sauf", "aide", "arret"})
+
+
+def _reply_language(traveller: Traveller | None, body: str) -> str:
+    if traveller is not None:
+        return traveller.language
+    words = normalize(body or "").split()
+    return "fr" if words and words[0] in _FRENCH_WORDS else "en"
+
+
+def process_inbound_sms(from_number: str, to_number: str | None, body: str, provider_id: str) -> str:
+    """Store an SMS reply, apply it to the sender's latest safety check, return our answer.
+
+    STOP / ARRET / ARRÊT / UNSUBSCRIBE and START are recorded against the number (Twilio
+    knows only the English words), whether or not the number matches a safety check.
+    A repeated provider id (Twilio retrying) changes nothing and gets the same answer.
+    """
+    session = db_session()
+    intent = parse_reply(body or "")
+    inbound = InboundMessage(provider_id=provider_id, from_number=from_number, to_number=to_number,
+                             body=body or "", intent=intent)
+    session.add(inbound)
+    try:
+        session.flush()
+        fresh = True
+    except IntegrityError:
+        session.rollback()
+        fresh = False
+    recipient = _latest_recipient(from_number)
+    traveller = session.get(Traveller, recipient.traveller_id) if recipient else None
+    lang = _reply_language(traveller, body)
+    if intent in ("opt_out", "opt_in"):
+        if fresh:
+            record_keyword(session, from_number, intent, body)
+        session.commit()
+        if intent == "opt_out":
+            return _bilingual(lang, N_("You will no longer receive text messages from us. We will use email instead."))
+        return _bilingual(lang, N_("Text messages from us are on again."))
+    if recipient is None:
+        session.commit()
+        return _bilingual(lang, N_("We could not match your number to a safety check. If you need help, call the "
+                                "emergency line of your embassy or consulate."))
+    if intent in ("safe", "need_help"):
+        if fresh:
+            record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False)
+        session.commit()
+        if intent == "safe":
+            return _bilingual(lang, N_("Thank you. We have recorded that you are safe."))
+        return _bilingual(lang, N_("We have recorded that you need help. A consular officer will contact you as "
+                                "soon as possible."))
+    session.commit()
+    return _bilingual(lang, N_("Thank you, a consular officer will read your message. Reply 1 if you are safe, "
+                               "2 if you need help."))
+
+
+@bp.post("/twilio/sms")
+def twilio_inbound():
+    if not _twilio_verified():
+        return _reject(403, _("This request is not signed by our SMS provider."))
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    sender = request.form.get("From")
+    if not sid or not sender or "Body" not in request.form:
+        return _reject(400, _("This request is missing MessageSid, From or Body."))
+    reply = process_inbound_sms(sender, request.form.get("To"), request.form.get("Body", ""), sid)
+    twiml = MessagingResponse()
+    twiml.message(gsm_safe(reply))  # "vous etes" costs one segment; "vous êtes" turns the reply into UCS-2
+    return Response(str(twiml), mimetype="application/xml")
+
+
+@bp.post("/twilio/status")
+def twilio_status():
+    if not _twilio_verified():
+        return _reject(403, _("This request is not signed by our SMS provider."))
+    sid = request.form.get("MessageSid")
+    status = request.form.get("MessageStatus")
+    if not sid or not status:
+        return _reject(400, _("This request is missing MessageSid or MessageStatus."))
+    session = db_session()
+    session.add(ProviderEvent(provider="twilio", event_id=f"{sid}:{status}"))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return "", 204
+    # `d` is our delivery id, put in the (signed) callback URL when the message was sent:
+    # it names the delivery even if the worker died before recording Twilio's sid.
+    delivery_id = request.args.get("d", "")
+    error = request.form.get("ErrorCode")
+    changed = apply_event(session, sid, status, f"Twilio {status} {error}" if error else None,
+                          delivery_id=int(delivery_id) if delivery_id.isdigit() else None)
+    session.commit()
+    if changed is not None and changed.status == "failed":
+        from emergency.services.fallback import handle_bad_address
+
+        handle_bad_address(changed, status, f"Twilio {error}" if error else status)
+    return "", 204
+
+
+@bp.post("/sendgrid/events")
+def sendgrid_events():
+    key = current_app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"]
+    raw = request.get_data(as_text=True)
+    signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature", "")
+    timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", "")
+    if not key or not sendgrid_signature_valid(key, raw, signature, timestamp):
+        return _reject(403, _("This request is not signed by our email provider."))
+    try:
+        events = json.loads(raw)
+    except ValueError:
+        return _reject(400, _("The request body is not valid JSON."))
+    if not isinstance(events, list):
+        return _reject(400, _("Expected a list of events."))
+    session = db_session()
+    applied = 0
+    for event in events:
+        if not isinstance(event, dict) or not event.get("sg_event_id") or not event.get("event"):
+            continue
+        session.add(ProviderEvent(provider="sendgrid", event_id=str(event["sg_event_id"])))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            continue
+        message_id = str(event.get("sg_message_id", "")).split(".")[0]
+        delivery_id = event.get("delivery_id")
+        changed = apply_event(session, message_id or None, event["event"], event.get("reason"),
+                              delivery_id=int(delivery_id) if str(delivery_id or "").isdigit() else None)
+        session.commit()
+        applied += 1
+        if changed is not None and changed.status == "failed":
+            from emergency.services.fallback import handle_bad_address
+
+            handle_bad_address(changed, event["event"], event.get("reason"))
+    return jsonify(applied=applied), 200
