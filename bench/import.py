@@ -51,8 +51,7 @@ FAMILY = ["Smith", "Côté", "Tremblay", "Nguyen", "O'Brien", "Gagnon", "Roy", "
 def _cities(limit: int = 400) -> list[tuple[str, str, float, float]]:
     """Big cities the gazetteer resolves within their country: (country, name, lat, lon)."""
     table = gazetteer.cities_table()
-    cols = (table.names, table.lats, table.lons, table.countries, table.populations) \
-        if hasattr(table, "names") else tuple(table)
+    cols = (table.names, table.lats, table.lons, table.countries, table.populations)
     rows = sorted(zip(*cols), key=lambda r: -float(r[4]))
     out = []
     for name, _lat, _lon, code, _pop in rows:
