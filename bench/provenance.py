@@ -71,24 +71,13 @@ def commit() -> str:
 def library_versions() -> dict[str, str]:
     """Python and each of LIBRARIES, as installed; GEOS and PROJ are the C libraries behind
     shapely and pyproj, and change their speed as much as the wrappers do."""
+    import pyproj
+    import shapely
+
     found = {"Python": platform.python_version()}
-    for label, dist in LIBRARIES:
-        try:
-            found[label] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[label] = "not installed"
-    try:
-        import shapely
-
-        found["shapely"] += f" (GEOS {shapely.geos_version_string})"
-    except ImportError:
-        pass
-    try:
-        import pyproj
-
-        found["pyproj"] += f" (PROJ {pyproj.proj_version_str})"
-    except ImportError:
-        pass
+    found.update((label, metadata.version(dist)) for label, dist in LIBRARIES)
+    found["shapely"] += f" (GEOS {shapely.geos_version_string})"
+    found["pyproj"] += f" (PROJ {pyproj.proj_version_str})"
     return found
 
 

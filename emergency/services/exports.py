@@ -161,16 +161,16 @@ def build_rows(incident: Incident, fields: list[str], lang: str = "en") -> list[
     rows = []
     for r in described:
         person = people.get(r["traveller_id"], {})
-        zone = zones.get(r.get("zone_id"))
+        zone = zones.get(r["zone_id"])
         every = {
             "traveller_id": r["traveller_id"], "external_id": r["external_id"],
             "given_name": person.get("given_name"), "family_name": person.get("family_name"),
             "language": r["language"], "country": r["country"], "country_name": r["country_name"],
             "place": r["place"], "precision": r["precision"], "located_by": r["located_by"],
             "possibly_affected": r["possibly"], "lat": r["lat"], "lon": r["lon"],
-            "distance_km": r["distance_km"], "zone_severity": r.get("severity"),
+            "distance_km": r["distance_km"], "zone_severity": r["severity"],
             "zone_label": zone_label(zone, lang) if zone is not None else None,
-            "companions": r.get("companions", 0),
+            "companions": r["companions"],
             "companion_names": "; ".join(c["name"] for c in companions.get(r["traveller_id"], [])),
             "companion_contacts": "; ".join(c["contact"] for c in companions.get(r["traveller_id"], [])
                                             if c["contact"]),
