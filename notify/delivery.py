@@ -34,7 +34,7 @@ from .sending_threads import sending_threads
 
 log = logging.getLogger(__name__)
 
-# Longer than the job timeout (600 s in emergency/jobs.py) so a live worker is never robbed.
+# Longer than the job timeout (JOB_TIMEOUT, 600 s by default) so a live worker is never robbed.
 DEFAULT_STALE_AFTER = timedelta(minutes=15)
 NO_BATCH = -1  # rows that can never be sent (no address) are created failed, outside any batch
 _INSERT_CHUNK = 1000

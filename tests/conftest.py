@@ -183,6 +183,15 @@ def runner(app):
 
 
 @pytest.fixture
+def english_locale(monkeypatch):
+    """CLI errors follow the locale (LC_ALL, then LC_MESSAGES, then LANG): read them in English
+    whatever the machine running the tests uses."""
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture
 def db(app):
     """The app's session, inside an app context."""
     from emergency.core.database import db_session

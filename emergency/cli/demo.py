@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from emergency.cli.errors import N_, fail
 from emergency.core.auth import create_user
 from emergency.core.database import db_session, engine
 from emergency.core.migrate import upgrade
@@ -27,7 +28,7 @@ DEMO_USERS = (
 
 def prepare_demo(travellers: int) -> list[tuple[str, str, str]]:
     if current_app.config["ENV_NAME"] != "development":
-        raise RuntimeError("The demo runs only with EMERGENCY_ENV=development.")
+        raise fail(N_("The demo runs only with EMERGENCY_ENV=development."))
     upgrade(engine())
     session = db_session()
     logins = []

@@ -5,6 +5,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from emergency.cli.errors import N_, fail
 from emergency.core.database import engine
 
 
@@ -40,7 +41,7 @@ def worker(burst: bool, simple: bool, queue_names: str | None):
 
     url = current_app.config["REDIS_URL"]
     if not url:
-        raise click.UsageError("REDIS_URL is not set: without Redis, jobs run inside the web process.")
+        raise fail(N_("REDIS_URL is not set: without Redis, jobs run inside the web process."))
     names = list(QUEUES)
     if queue_names is not None:
         names = [n.strip() for n in queue_names.split(",") if n.strip()]
@@ -70,7 +71,7 @@ def cron():
 
     url = current_app.config["REDIS_URL"]
     if not url:
-        raise click.UsageError("REDIS_URL is not set: the cron scheduler needs Redis.")
+        raise fail(N_("REDIS_URL is not set: the cron scheduler needs Redis."))
     scheduler = CronScheduler(connection=Redis.from_url(url))
     scheduler.register(fanout.sweep_deliveries, queue_name="alerts", interval=60)
     scheduler.register(maintenance.purge_old_records, queue_name="default", cron="17 3 * * *")

@@ -4,19 +4,19 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from emergency.cli.errors import N_, fail, failed
 from emergency.core.database import db_session
 
 
 def partner_id_by_name(name: str | None) -> int | None:
-    """The id of the partner called `name` (None for None); a usage error if there is none."""
+    """The id of the partner called `name` (None for None); an error if there is none."""
     if name is None:
         return None
     from registry.partners import find_partner
 
     partner = find_partner(db_session(), name)
     if partner is None:
-        raise click.BadParameter(f"no partner named {name!r}; create it with `emergency create-partner`.",
-                                 param_hint="--partner")
+        raise fail(N_("No partner named %(name)s; create it with `emergency create-partner`."), name=name)
     return partner.id
 
 
@@ -32,7 +32,7 @@ def create_partner_command(name: str):
         partner = create_partner(db_session(), name)
     except PartnerError as err:
         db_session().rollback()
-        raise click.ClickException(str(err)) from None
+        raise failed(err) from None
     audit.record("partner.created", "partner", partner.id)
     db_session().commit()
     click.echo(f"Created partner {partner.name} (id {partner.id}).")

@@ -11,6 +11,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from emergency.cli.errors import failed
 from emergency.cli.partners import partner_id_by_name
 from emergency.core.database import db_session
 
@@ -49,7 +50,7 @@ def import_travellers(path: str, partner_name: str | None):
             report = import_csv(db_session(), fh, progress=bar.update, partner_id=partner_id)
         except ImportFailed as err:
             db_session().rollback()
-            raise click.ClickException(str(err)) from None
+            raise failed(err) from None
     db_session().commit()
     click.echo(f"Travellers created: {report.travellers_created}, updated: {report.travellers_updated}, "
                f"stops: {report.stops}, rows with errors: {len(report.errors)}.")
@@ -76,7 +77,7 @@ def affected(zone: str, at: str, until: str | None, fmt: str):
         parsed = parse_zone_argument(zone)
         start, end = parse_window(at, until or at)
     except (GeoError, WindowError) as err:
-        raise click.ClickException(str(err)) from None
+        raise failed(err) from None
     if parsed.note:
         click.echo(parsed.note, err=True)
     rows = find_affected(db_session(), parsed, start, end)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from emergency.cli.errors import N_, fail
 from emergency.cli.partners import partner_id_by_name
 from emergency.core.auth import create_user, issue_api_token
 from emergency.core.database import db_session
@@ -21,7 +22,7 @@ from emergency.core.database import db_session
 def create_user_command(email, name, role, partner_name, language, password, api_token):
     """Create a console user (or, with --role partner --partner NAME, a partner's API user)."""
     if (role == "partner") != (partner_name is not None):
-        raise click.UsageError("--partner NAME is required with --role partner, and only with it.")
+        raise fail(N_("--partner NAME is required with --role partner, and only with it."))
     partner_id = partner_id_by_name(partner_name)
     user = create_user(email, name, role, password, language)
     user.partner_id = partner_id

@@ -29,20 +29,15 @@ def batch_options() -> dict:
             "max_attempts": config["DELIVERY_MAX_ATTEMPTS"]}
 
 
-# A delivery job may run for at most JOB_TIMEOUT (emergency/jobs.py, 600 s); a batch is
-# kept small enough to be sent in half of that at the configured provider throughput.
-_BATCH_SECONDS = 300
-
-
 def batch_sizes() -> dict[str, int]:
     """Recipients per delivery job, per channel, from configuration. An SMS batch is capped
-    at what TWILIO_MPS sends in five minutes: a batch paced by a low cap (one number: one
-    message a second) must finish well within the job's timeout, or the job is killed and
-    its last slices wait for the sweep."""
+    at what TWILIO_MPS sends in half of JOB_TIMEOUT (five minutes by default): a batch paced
+    by a low cap (one number: one message a second) must finish well within the job's
+    timeout, or the job is killed and its last slices wait for the sweep."""
     config = current_app.config
     sms = config["SMS_BATCH_SIZE"]
     if config.get("TWILIO_MPS"):
-        sms = max(1, min(sms, int(config["TWILIO_MPS"] * _BATCH_SECONDS)))
+        sms = max(1, min(sms, int(config["TWILIO_MPS"] * config["JOB_TIMEOUT"] / 2)))
     return {"email": config["EMAIL_BATCH_SIZE"], "sms": sms}
 
 

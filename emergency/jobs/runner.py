@@ -113,7 +113,8 @@ class SyncRunner:
 
 
 class RQRunner:
-    """Enqueues on Redis with RQ; `emergency worker` processes run the jobs."""
+    """Enqueues on Redis with RQ; `emergency worker` processes run the jobs, each for at
+    most JOB_TIMEOUT seconds (the delivery claim's staleness is set above it)."""
 
     def __init__(self, app: Flask):
         from redis import Redis
@@ -134,7 +135,7 @@ class RQRunner:
             self.queue(queue).enqueue(
                 func, *args, job_id=job_id, unique=True,
                 retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                job_timeout=600, result_ttl=3600,
+                job_timeout=self.app.config["JOB_TIMEOUT"], result_ttl=3600,
             )
             return True
         except DuplicateJobError:
@@ -153,7 +154,7 @@ class RQRunner:
         self.queue(queue).enqueue_in(
             timedelta(seconds=max(0.0, delay)), func, *args, job_id=job_id,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            job_timeout=600, result_ttl=3600,
+            job_timeout=self.app.config["JOB_TIMEOUT"], result_ttl=3600,
         )
         return True
 

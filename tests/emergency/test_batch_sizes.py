@@ -1,5 +1,5 @@
 """How many recipients one delivery job takes: the configured sizes, with an SMS batch never
-longer than five minutes of the configured Twilio throughput (a job has ten)."""
+longer than half of JOB_TIMEOUT at the configured Twilio throughput (five minutes of ten, by default)."""
 from __future__ import annotations
 
 from emergency.jobs.retries import batch_sizes
@@ -27,3 +27,9 @@ def test_a_cap_below_one_message_a_second_still_sends_batches_of_at_least_one(ap
     app.config.update(SMS_BATCH_SIZE=1000, TWILIO_MPS=0.001)
     with app.app_context():
         assert batch_sizes()["sms"] == 1
+
+
+def test_the_sms_cap_follows_the_job_timeout(app):
+    app.config.update(SMS_BATCH_SIZE=1000, TWILIO_MPS=1, JOB_TIMEOUT=120)
+    with app.app_context():
+        assert batch_sizes()["sms"] == 60  # half of the two minutes a job may run

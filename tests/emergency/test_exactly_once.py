@@ -55,7 +55,8 @@ class Workers:
         keys = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "SENDGRID_API_KEY",
                 "SENDGRID_API_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL",
                 "TWILIO_FROM", "TWILIO_VALIDITY_PERIOD", "PROVIDER_TIMEOUT", "SMS_BATCH_SIZE", "EMAIL_BATCH_SIZE",
-                "DELIVERY_RETRY_BASE", "DELIVERY_RETRY_CAP", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_STALE_SECONDS")
+                "DELIVERY_RETRY_BASE", "DELIVERY_RETRY_CAP", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_STALE_SECONDS",
+                "JOB_TIMEOUT")
         self.env = {**os.environ, "EMERGENCY_ENV": "production",
                     **{k: str(config[k]) for k in keys if config.get(k) is not None}}
 
@@ -158,7 +159,7 @@ def workers(tmp_path):
 def test_a_worker_killed_between_sms_batches_loses_and_repeats_nothing(pg_url, redis_url, fakes, workers, tmp_path):
     sendgrid, twilio = fakes
     app = _make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000,
-                    **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5))
+                    **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
     client = app.test_client()
     people(client, app)
     pool = workers["workers"] = Workers(app, tmp_path)
@@ -221,7 +222,7 @@ def test_redis_restarting_mid_alert_loses_and_repeats_nothing(pg_url, fakes, wor
     sendgrid, twilio = fakes
     url, restart_redis = throwaway_redis
     app = _make_app(pg_url, JOBS_MODE="rq", REDIS_URL=url, APPROVAL_THRESHOLD=1000,
-                    **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5))
+                    **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
     client = app.test_client()
     people(client, app)
     pool = workers["workers"] = Workers(app, tmp_path)
@@ -254,7 +255,7 @@ def test_providers_failing_30_percent_of_calls_still_deliver_everything_once(pg_
     try:
         app = _make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000, **provider_config(
             sendgrid, twilio, SMS_BATCH_SIZE=10, EMAIL_BATCH_SIZE=20, PROVIDER_TIMEOUT=0.5,
-            DELIVERY_RETRY_BASE=0.2, DELIVERY_RETRY_CAP=2, DELIVERY_MAX_ATTEMPTS=25, DELIVERY_STALE_SECONDS=60))
+            DELIVERY_RETRY_BASE=0.2, DELIVERY_RETRY_CAP=2, DELIVERY_MAX_ATTEMPTS=25, DELIVERY_STALE_SECONDS=60, JOB_TIMEOUT=50))
         client = app.test_client()
         people(client, app)
         pool = workers["workers"] = Workers(app, tmp_path)

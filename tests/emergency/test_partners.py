@@ -15,6 +15,8 @@ from registry.importer import COLUMNS, import_csv
 from registry.models import Partner, Stop, Traveller
 from tests.conftest import api_headers, login
 
+pytestmark = pytest.mark.usefixtures("english_locale")  # the CLI's errors are read in English
+
 HEADER = ",".join(COLUMNS)
 FILE = f"""{HEADER}
 T-1,Anne,Smith,anne@example.org,+1 613 555 0101,en,FR,Paris,,,2030-06-01,2030-06-05
@@ -257,7 +259,7 @@ def test_create_partner_refuses_a_blank_name(runner):
 @pytest.mark.parametrize("args,message", [
     (["--role", "partner"], "--partner"),
     (["--role", "viewer", "--partner", "Acme Tours"], "--partner"),
-    (["--role", "partner", "--partner", "Nobody Inc"], "no partner named"),
+    (["--role", "partner", "--partner", "Nobody Inc"], "No partner named"),
 ])
 def test_create_user_refuses_a_partner_mismatch(runner, args, message):
     runner.invoke(args=["create-partner", "Acme Tours"])
@@ -278,7 +280,7 @@ def test_cli_import_for_a_partner_is_idempotent_and_scoped(runner, db, tmp_path)
     assert count(db, Traveller, Traveller.partner_id.is_(None)) == 2
     assert count(db, Traveller, Traveller.partner_id.is_not(None)) == 2
     unknown = runner.invoke(args=["import-travellers", str(path), "--partner", "Nobody"])
-    assert unknown.exit_code != 0 and "no partner named" in unknown.output
+    assert unknown.exit_code != 0 and "No partner named" in unknown.output
 
 
 # --- the importer itself, on both backends --------------------------------------------
