@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
+from common.i18n import N_
 from emergency.core.database import db_session
 from emergency.core.models import AlertRecipient
 from emergency.services.responses import record_response
@@ -48,11 +49,6 @@ def _latest_recipient(phone: str) -> AlertRecipient | None:
     return db_session().scalar(
         select(AlertRecipient).where(AlertRecipient.phone == phone).order_by(AlertRecipient.id.desc()).limit(1)
     )
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; `_bilingual` translates it into both languages."""
-    return message
 
 
 def _bilingual(lang: str, message_id: str, **params) -> str:
