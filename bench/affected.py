@@ -1,6 +1,6 @@
 """Benchmark: the affected set at national-registry scale, against baselines in the same run.
 
-    .venv/bin/python bench/affected.py [--travellers 1000000] [--reuse] [--backends postgis,sqlite]
+    .venv/bin/python bench/affected.py [--travellers 1000000] [--reuse] [--backends postgis,sqlite] [--record]
 
 Seeds N synthetic registrations (travellers with 1-3 stops each, `registry.seed`: real
 cities weighted by population, the same rows on both backends) into a PostgreSQL+PostGIS
@@ -20,13 +20,20 @@ Baselines, measured in the same run on the same data:
   forced compaction (the changes merged into a new base in memory); the bench
   registrations are deleted afterwards.
 
-With `--reuse` the seeded databases are kept between runs (PostgreSQL database
-`emergency_bench_<N>`, SQLite file `bench/.cache/affected-<N>.db`) so only the timings run
-again. Ratios are printed and written to bench/RESULTS-affected.md; nothing is asserted.
+The seeded databases stay after the run: PostgreSQL database `emergency_bench_<N>` on the
+server of BENCH_PG_ADMIN_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres;
+drop it by hand when done) and the SQLite file `bench/results/cache/affected-<N>.db`. With
+`--reuse` a run keeps what they hold, so only the timings run again; without it they are
+emptied and seeded afresh.
+
+Ratios are printed; nothing is asserted. The run's entry (commit, library and server
+versions, load; bench/provenance.py) is written under bench/results/; `--record` also
+appends it to bench/RESULTS-affected.md.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -41,6 +48,7 @@ import shapely  # noqa: E402
 from sqlalchemy import create_engine, delete, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench import provenance  # noqa: E402
 from emergency.core.database import make_engine  # noqa: E402
 from emergency.core.migrate import upgrade  # noqa: E402
 from geo.formats import countries_zone  # noqa: E402
@@ -50,8 +58,8 @@ from registry.affected import count_affected, find_affected  # noqa: E402
 from registry.models import Stop, Traveller, Trip  # noqa: E402
 from registry.seed import seed  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-CACHE = ROOT / "bench" / ".cache"
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+CACHE = provenance.RESULTS_DIR / "cache"  # git-ignored
 RESULTS = ROOT / "bench" / "RESULTS-affected.md"
 TODAY = date(2025, 6, 1)  # fixed, so a reused database answers the same window
 REPEAT = 9  # PostGIS queries take 0.1-1 s
@@ -326,9 +334,19 @@ def format_row(row) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--travellers", type=int, default=1_000_000)
-    parser.add_argument("--reuse", action="store_true", help="keep and reuse seeded databases")
+    parser.add_argument("--reuse", action="store_true", help="time the databases a previous run seeded, without seeding again")
     parser.add_argument("--backends", default="postgis,sqlite")
+    parser.add_argument("--record", action="store_true",
+                        help=provenance.RECORD_HELP.format(file="bench/RESULTS-affected.md"))
     args = parser.parse_args(argv)
+    command = provenance.command_line(__file__, argv)
+    with provenance.Run("affected", RESULTS, record=args.record, command=command) as run:
+        run.result(measure(args, run))
+    return 0
+
+
+def measure(args, run: provenance.Run) -> str:
+    """Seed (or reuse), time both backends, and return the Markdown summary of the run."""
     n = args.travellers
     start, end = TODAY, TODAY + timedelta(days=7)
     results = []
@@ -337,6 +355,7 @@ def main(argv=None) -> int:
         url = pg_url(n)
         print(f"PostGIS: preparing {n} travellers in {url}")
         prepare(url, n, args.reuse)
+        run.add_database(url)
         results += run_postgis(url, start, end)
     if "sqlite" in backends:
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -346,13 +365,11 @@ def main(argv=None) -> int:
         url = f"sqlite:///{path}"
         print(f"SQLite: preparing {n} travellers in {path}")
         prepare(url, n, args.reuse)
+        run.add_database(url)
         results += run_sqlite(url, start, end)
     with make_engine(url).connect() as conn:
         stops = conn.scalar(select(func.count()).select_from(Stop.__table__))
-    command = "python bench/affected.py " + " ".join(argv if argv is not None else sys.argv[1:])
     lines = [
-        "# Affected-set benchmark", "",
-        f"Command: `{command.strip()}`", "",
         f"{n} travellers, {stops} stops; window {start} .. {end}; median of {REPEAT} runs "
         f"(PostGIS) or {REPEAT_SQLITE} runs (SQLite) after a warm-up, baseline and ours in turn. "
         "Ratio = ours / baseline (PostGIS: hand-written ST_Intersects query on the same "
@@ -361,21 +378,11 @@ def main(argv=None) -> int:
         "stops of touched countries included).", "",
         HEADER, "|" + "---|" * 10,
         *[format_row(r) for r in results], "",
-        *INDEX_NOTES, "",
+        *INDEX_NOTES,
     ]
-    notes = _kept_notes()
-    RESULTS.write_text("\n".join(lines) + notes, encoding="utf-8")
-    print(f"wrote {RESULTS}")
-    return 0
-
-
-def _kept_notes() -> str:
-    """The hand-written "## Notes" part of the results file survives a re-run."""
-    if not RESULTS.exists():
-        return ""
-    text_ = RESULTS.read_text(encoding="utf-8")
-    at = text_.find("## Notes")
-    return "\n" + text_[at:] if at >= 0 else ""
+    summary = "\n".join(lines)
+    print("\n" + summary)
+    return summary
 
 
 if __name__ == "__main__":

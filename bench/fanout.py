@@ -12,9 +12,19 @@ the two baselines), not absolute numbers that depend on the machine.
     .venv/bin/python bench/fanout.py --recipients 20000    # 2,000 then 20,000
     .venv/bin/python bench/fanout.py --sms-concurrency 1   # one SMS call at a time per worker
 
+Each size gets a throwaway database with PostGIS on the server of BENCH_PG_ADMIN_URL
+(default postgresql+psycopg://postgres@127.0.0.1:5432/postgres; `--keep` leaves it). The
+workers' queues are on BENCH_REDIS_URL (default redis://127.0.0.1:6379/13), a database this
+bench FLUSHES before each size: give it one nothing else uses. SMS_CONCURRENCY sets the
+default of `--sms-concurrency`, EMAIL_BATCH_SIZE (default 1000) the baseline's emails per
+request; the workers get the rest of the environment, less JOBS_MODE, TWILIO_MPS,
+SENDGRID_RPS and TWILIO_MESSAGING_SERVICE_SID (SMS_BATCH_SIZE, for one, applies to them).
+
 Printed per size: email and SMS messages per second through the app and through the
 baseline, their ratio, SendGrid requests, Twilio messages accepted (0 lost, 0 duplicated)
-and each worker's peak RSS (VmHWM), to check memory does not grow with recipients.
+and each worker's peak RSS (VmHWM), to check memory does not grow with recipients. The
+run's entry (commit, library and server versions, load; bench/provenance.py) is written
+under bench/results/; `--record` also appends it to bench/RESULTS-fanout.md.
 """
 from __future__ import annotations
 
@@ -34,6 +44,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import provenance  # noqa: E402
+
+RESULTS = ROOT / "bench" / "RESULTS-fanout.md"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 SENDGRID_KEY = "SG.bench-key"
@@ -377,7 +390,7 @@ def retried(db_url: str, alert_id: int) -> dict:
     return found
 
 
-def run(count: int, workers: int, email_batch: int, keep: bool, concurrency: int) -> dict:
+def run(count: int, workers: int, email_batch: int, keep: bool, concurrency: int, prov: provenance.Run) -> dict:
     fakes_proc = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT)
     fakes = json.loads(fakes_proc.stdout.readline())
@@ -386,19 +399,22 @@ def run(count: int, workers: int, email_batch: int, keep: bool, concurrency: int
 
     try:
         with throwaway_database("bench_fanout", admin_url=PG_ADMIN, keep=keep) as db_url:
-            return _measure(db_url, fakes, count, workers, email_batch, concurrency)
+            return _measure(db_url, fakes, count, workers, email_batch, concurrency, prov)
     finally:
         fakes_proc.stdin.close()
         fakes_proc.wait(timeout=30)
 
 
-def _measure(db_url: str, fakes: dict, count: int, workers: int, email_batch: int, concurrency: int) -> dict:
+def _measure(db_url: str, fakes: dict, count: int, workers: int, email_batch: int, concurrency: int,
+             prov: provenance.Run) -> dict:
     """Seed, the baseline, the alert through the app, the baseline again, on one fresh database.
 
     The baseline runs before and after the alert and the app is compared with their mean: on
     a shared 2-core machine the fakes' own rate drifts by 10-30% within minutes, and one
     baseline measured before a two-minute run made the ratio swing with that drift."""
     migrate(db_url)
+    prov.add_database(db_url)
+    prov.add_redis(REDIS_URL)
     t = time.time()
     seed(db_url, count)
     print(f"  seeded {count} travellers in {time.time() - t:.1f}s", flush=True)
@@ -472,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument("--sms-concurrency", type=int, default=int(os.environ.get("SMS_CONCURRENCY") or 8),
                         help="SMS calls in flight per worker, and per baseline client (default 8)")
+    parser.add_argument("--record", action="store_true",
+                        help=provenance.RECORD_HELP.format(file="bench/RESULTS-fanout.md"))
     parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_fakes:
@@ -481,15 +499,16 @@ def main(argv: list[str] | None = None) -> int:
     small = args.small or max(args.recipients // 10, 1)
     email_batch = int(os.environ.get("EMAIL_BATCH_SIZE") or 1000)
     results = []
-    for count in (small, args.recipients):
-        print(f"Run with {count:,} recipients...", flush=True)
-        results.append(run(count, args.workers, email_batch, args.keep, args.sms_concurrency))
-        report(results[-1], args.workers)
-        report_cpu(results[-1])
-    small_peak, large_peak = max(results[0]["peak_rss_mb"]), max(results[1]["peak_rss_mb"])
-    print(f"\nMemory: worker peak RSS {small_peak:.0f} MB at {small:,} vs {large_peak:.0f} MB at "
-          f"{args.recipients:,} recipients (x{large_peak / small_peak:.2f} for x{args.recipients / small:.0f} "
-          f"recipients)")
+    with provenance.Run("fanout", RESULTS, record=args.record, command=provenance.command_line(__file__, argv)) as prov:
+        for count in (small, args.recipients):
+            print(f"Run with {count:,} recipients...", flush=True)
+            results.append(run(count, args.workers, email_batch, args.keep, args.sms_concurrency, prov))
+            report(results[-1], args.workers)
+            report_cpu(results[-1])
+        small_peak, large_peak = max(results[0]["peak_rss_mb"]), max(results[1]["peak_rss_mb"])
+        print(f"\nMemory: worker peak RSS {small_peak:.0f} MB at {small:,} vs {large_peak:.0f} MB at "
+              f"{args.recipients:,} recipients (x{large_peak / small_peak:.2f} for x{args.recipients / small:.0f} "
+              f"recipients)")
     return 0
 
 

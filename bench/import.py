@@ -1,11 +1,12 @@
 """Import throughput against a plain bulk insert of the same rows, same database, same run.
 
-    .venv/bin/python bench/import.py [--rows 100000] [--database sqlite|postgres|both]
+    .venv/bin/python bench/import.py [--rows 100000] [--database sqlite|postgres|both] [--record]
 
 For each database type, a fresh database is created and migrated (SQLite: a temporary file;
-PostgreSQL: a temporary database on postgresql+psycopg://postgres@127.0.0.1:5432, dropped at
-the end). N CSV rows are generated (one row per stop, 1-3 stops per traveller; about 60 %
-city names the importer resolves with the gazetteer, 25 % map points, 15 % country only).
+PostgreSQL: a temporary database with PostGIS on the server of BENCH_PG_ADMIN_URL, default
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres, dropped at the end). N CSV rows are
+generated (one row per stop, 1-3 stops per traveller; about 60 % city names the importer
+resolves with the gazetteer, 25 % map points, 15 % country only).
 
 * importer: `registry.importer.import_csv` on the CSV text (parsing, validation of every
   field with the web form's validators, place resolution, upsert), then commit.
@@ -15,8 +16,12 @@ city names the importer resolves with the gazetteer, 25 % map points, 15 % count
   PostgreSQL `COPY ... FROM STDIN` through psycopg's `cursor.copy` (the fastest way in).
 
 It prints rows/s (wall clock) for both, this process's CPU seconds (less sensitive to a busy
-machine; on PostgreSQL the server's own work is not in it), and the ratio importer/baseline. The gazetteer is loaded before
-any timing, so neither side pays for it. Nothing is asserted: this measures.
+machine; on PostgreSQL the server's own work is not in it), and the ratio importer/baseline.
+The gazetteer is loaded before any timing, so neither side pays for it. Nothing is
+asserted: this measures.
+
+The run's entry (commit, library and server versions, load; bench/provenance.py) is written
+under bench/results/; `--record` also appends it to bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -31,11 +36,13 @@ from contextlib import ExitStack
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench import provenance  # noqa: E402
 from devtools.pgdb import throwaway_database  # noqa: E402
 from emergency.core.database import make_engine  # noqa: E402
 from emergency.core.migrate import upgrade  # noqa: E402
@@ -43,6 +50,7 @@ from geo import countries, gazetteer  # noqa: E402
 from registry.importer import COLUMNS, IMPORT_TRIP_PURPOSE, import_csv  # noqa: E402
 from registry.models import Stop, Traveller, Trip  # noqa: E402
 
+RESULTS = ROOT / "bench" / "RESULTS.md"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 GIVEN = ["Anne", "Luc", "Marie-Ève", "John", "Zoë", "Hélène", "Omar", "Li", "Sophie", "Jean"]
 FAMILY = ["Smith", "Côté", "Tremblay", "Nguyen", "O'Brien", "Gagnon", "Roy", "Martin", "Lee"]
@@ -51,8 +59,7 @@ FAMILY = ["Smith", "Côté", "Tremblay", "Nguyen", "O'Brien", "Gagnon", "Roy", "
 def _cities(limit: int = 400) -> list[tuple[str, str, float, float]]:
     """Big cities the gazetteer resolves within their country: (country, name, lat, lon)."""
     table = gazetteer.cities_table()
-    cols = (table.names, table.lats, table.lons, table.countries, table.populations) \
-        if hasattr(table, "names") else tuple(table)
+    cols = (table.names, table.lats, table.lons, table.countries, table.populations)
     rows = sorted(zip(*cols), key=lambda r: -float(r[4]))
     out = []
     for name, _lat, _lon, code, _pop in rows:
@@ -159,7 +166,7 @@ def importer(engine, csv_text: str) -> tuple[float, float, object]:
     return time.perf_counter() - began, time.process_time() - cpu, report
 
 
-def run_one(kind: str, n_rows: int, data) -> None:
+def run_one(kind: str, n_rows: int, data, run: provenance.Run) -> None:
     csv_text, travellers, trips, stops = data
     with ExitStack() as stack:
         if kind == "sqlite":
@@ -167,13 +174,14 @@ def run_one(kind: str, n_rows: int, data) -> None:
             url = f"sqlite:///{tmpdir}/bench.db"
         else:
             url = stack.enter_context(throwaway_database("bench_import", admin_url=PG_ADMIN))
-        _run_one(kind, n_rows, url, travellers, trips, stops, csv_text)
+        _run_one(kind, n_rows, url, travellers, trips, stops, csv_text, run)
 
 
-def _run_one(kind: str, n_rows: int, url: str, travellers, trips, stops, csv_text) -> None:
+def _run_one(kind: str, n_rows: int, url: str, travellers, trips, stops, csv_text, run: provenance.Run) -> None:
     engine = make_engine(url)
     try:
         upgrade(engine)
+        run.add_database(url)
         base_s, base_cpu = baseline(engine, travellers, trips, stops)
         _clear(engine)
         imp_s, imp_cpu, report = importer(engine, csv_text)
@@ -199,12 +207,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--record", action="store_true", help=provenance.RECORD_HELP.format(file="bench/RESULTS.md"))
     args = parser.parse_args()
-    gazetteer.resolve_place("FR", "Paris")  # load the gazetteer outside any timing
-    data = generate(args.rows)
-    print(f"Generated {args.rows} rows ({len(data[0].encode()) / 1e6:.1f} MB of CSV).")
-    for kind in (("sqlite", "postgres") if args.database == "both" else (args.database,)):
-        run_one(kind, args.rows, data)
+    with provenance.Run("import", RESULTS, record=args.record) as run:
+        gazetteer.resolve_place("FR", "Paris")  # load the gazetteer outside any timing
+        data = generate(args.rows)
+        print(f"Generated {args.rows} rows ({len(data[0].encode()) / 1e6:.1f} MB of CSV).")
+        for kind in (("sqlite", "postgres") if args.database == "both" else (args.database,)):
+            run_one(kind, args.rows, data, run)
 
 
 if __name__ == "__main__":

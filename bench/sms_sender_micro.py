@@ -1,15 +1,24 @@
-"""The SMS batch sender alone, without RQ: `notify.delivery.send_sms_batch` (8 calls in
-flight, results recorded in groups on PostgreSQL) against the raw SDK calls on 8 threads,
-both to the fake Twilio of bench/fanout.py in its own process. Prints both rates, the ratio,
-and the CPU each spends per message: this process's, and PostgreSQL's (the sender's
-connection). CPU per message is what decides the fan-out's rate on a saturated machine
-(bench/fanout.py), and it is far steadier than a rate. `--prof` adds a cProfile of the sender's own thread (CPU time, not waits).
+"""The SMS batch sender alone, without RQ, against the raw SDK calls to the same fake.
 
-    .venv/bin/python bench/sms_sender_micro.py [--messages N] [--batch B] [--prof]
+`notify.delivery.send_sms_batch` (8 calls in flight, results recorded in groups on
+PostgreSQL) against the raw SDK calls on 8 threads, both to the fake Twilio of
+bench/fanout.py in its own process. Prints both rates, the ratio, and the CPU each spends
+per message: this process's, and PostgreSQL's (the sender's connection). CPU per message is
+what decides the fan-out's rate on a saturated machine (bench/fanout.py), and it is far
+steadier than a rate. `--prof` adds a cProfile of the sender's own thread (CPU time, not
+waits).
+
+    .venv/bin/python bench/sms_sender_micro.py [--messages N] [--batch B] [--prof] [--record]
+
+The deliveries live in a throwaway database (the delivery tables only, no PostGIS needed)
+on the server of BENCH_PG_ADMIN_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+The run's entry (commit, library and server versions, load; bench/provenance.py) is written
+under bench/results/; `--record` also appends it to bench/RESULTS-fanout.md.
 """
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import subprocess
 import sys
@@ -19,10 +28,13 @@ from pathlib import Path
 
 ROOT = str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, ROOT)
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+RESULTS = Path(ROOT) / "bench" / "RESULTS-fanout.md"
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench import provenance  # noqa: E402
 from devtools.pgdb import throwaway_database  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,13 +46,21 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--prof", action="store_true")
+    parser.add_argument("--record", action="store_true",
+                        help=provenance.RECORD_HELP.format(file="bench/RESULTS-fanout.md"))
     args = parser.parse_args()
+    with provenance.Run("sms_sender_micro", RESULTS, record=args.record) as run:
+        measure(args, run)
+
+
+def measure(args, run: provenance.Run) -> None:
     n, size = args.messages, args.batch
     fp = subprocess.Popen([sys.executable, "bench/fanout.py", "--serve-fakes"], cwd=ROOT,
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     fakes = json.loads(fp.stdout.readline())
     try:
-        with throwaway_database("bench_sms_micro") as url:
+        with throwaway_database("bench_sms_micro", admin_url=PG_ADMIN) as url:
+            run.add_database(url)
             from notify.delivery import create_deliveries, send_sms_batch
             from notify.models import NotifyBase
             from notify.providers.base import SmsMessage

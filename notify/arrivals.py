@@ -1,10 +1,10 @@
 """Finished calls handed to a waiting thread in groups, not one at a time.
 
 The SMS sender keeps several provider calls in flight and its own thread records their
-outcomes. Woken once per finished call (a queue), that thread took the GIL from the
-sending threads fifty times per claimed slice: about a tenth of a worker's CPU at provider
-speed (bench/fanout.py, the worker's main thread). It now sleeps until the group it needs
-has arrived, or until its timeout, and takes everything that arrived at once.
+outcomes. Woken once per finished call (as a queue would wake it), that thread would take
+the GIL from the sending threads fifty times per claimed slice: about a tenth of a worker's
+CPU at provider speed (bench/fanout.py, the worker's main thread). So it sleeps until the
+group it needs has arrived, or until its timeout, and takes everything that arrived at once.
 """
 from __future__ import annotations
 

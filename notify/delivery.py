@@ -47,7 +47,7 @@ _ERROR_MAX = 2000
 # record name the other states instead (`status NOT IN _DONE`): spelled as status IN
 # ('pending', 'sending') they fall inside the predicate of the partial index of waiting
 # rows (ix_deliveries_waiting, for `finish_if_done` alone), whose size the statistics never
-# know during an alert (empty, then 200k rows within a minute), and PostgreSQL scanned that
+# know during an alert (empty, then 200k rows within a minute), and PostgreSQL then scans that
 # whole index for every claim and record (3-30 ms each instead of 0.1 ms at 100k recipients).
 _DONE = tuple(state for state in DELIVERY_STATES if state not in ("pending", "sending"))
 _NOT_DONE_SQL = "deliveries.status NOT IN ({})".format(", ".join(f"'{state}'" for state in _DONE))
@@ -101,7 +101,7 @@ def create_deliveries(session: Session, campaign_id: int,
             wanted.append((key[0], channel, (address or "").strip(), (language or "en")[:2]))
 
     # Only this call's recipients are looked up (in chunks), so a caller streaming a large
-    # campaign in slices does not reload every earlier row on each call (5B, bench/fanout.py).
+    # campaign in slices does not reload every earlier row on each call (bench/fanout.py).
     existing: set[tuple[int, str]] = set()
     wanted_ids = sorted({r[0] for r in wanted})
     member, chunk = _membership(session)
@@ -243,9 +243,9 @@ def _expire_loaded(session: Session, ids: Iterable[int]) -> None:
 
 
 # The claim's plan does not depend on its parameters (ix_deliveries_batch in id order, then
-# the primary key), but PostgreSQL re-planned it at every call: judged against a custom
-# plan, the generic one looked dearer, so the prepared statement never used it. Planning
-# was a sixth of the server's CPU per claimed row at provider speed (7 of 38 us:
+# the primary key), but left to itself PostgreSQL re-plans it at every call: judged against
+# a custom plan, the generic one looks dearer, so the prepared statement never uses it.
+# Planning is then a sixth of the server's CPU per claimed row at provider speed (7 of 38 us:
 # EXPLAIN ANALYZE, and a claim-and-record loop on 20,000 rows). SET LOCAL ends with the
 # claim's transaction, which claim_rows commits at once.
 _GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")

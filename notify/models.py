@@ -116,7 +116,6 @@ class SmsOptOut(NotifyBase):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-# --- issue 5A: contact health ---
 class ContactHealth(NotifyBase):
     """What providers told us about an address: a bounce or undelivered SMS makes it `bad`.
 
@@ -135,4 +134,3 @@ class ContactHealth(NotifyBase):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (UniqueConstraint("channel", "address", name="uq_contact_health_address"),)
-# --- end issue 5A ---

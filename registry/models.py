@@ -37,7 +37,7 @@ PRECISIONS = ("point", "city", "country")
 
 
 class Partner(RegistryBase):
-    """A tour operator, school or agency that imports its own travellers (issue 3B).
+    """A tour operator, school or agency that imports its own travellers.
 
     Its API users (`User.partner_id`) see and change only the travellers whose
     `partner_id` is this partner's id."""
@@ -65,7 +65,7 @@ class Traveller(RegistryBase):
     consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    # Issue 3A: complete records (optional, so importers and old callers need not know them).
+    # The rest of a complete record: optional, so an import file or API call without them is still valid.
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     phone2: Mapped[str | None] = mapped_column(String(20))  # E.164, a second way to text
     consent_version: Mapped[str | None] = mapped_column(String(20))  # wording agreed to at consent_at
@@ -106,7 +106,7 @@ class Trip(RegistryBase):
         back_populates="trip", cascade="all, delete-orphan", order_by="Stop.arrival"
     )
 
-    # Issue 3B: a trip ends by itself on its return date; nothing is stored for it.
+    # A trip ends by itself on its return date: its status is computed, never stored.
     def status_on(self, today: date) -> str:
         """'upcoming' before the first arrival, 'ended' once every stop's departure is before
         `today`, else 'active' (a stop with no departure date never ends by itself)."""
@@ -156,7 +156,7 @@ class Stop(RegistryBase):
     )
 
 
-# --- Issue 3A: people travelling with the traveller, and people to call at home -----------
+# --- People travelling with the traveller, and people to call at home ---------------------
 
 TRIP_PURPOSES = ("tourism", "business", "study", "family", "work", "volunteer", "other")
 AGE_BANDS = ("0-4", "5-11", "12-17", "18-64", "65+")

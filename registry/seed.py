@@ -57,10 +57,7 @@ class _Cities:
 
     def __init__(self, home_country: str | None) -> None:
         table = gazetteer.cities_table()
-        if hasattr(table, "names"):
-            cols = (table.names, table.lats, table.lons, table.countries, table.populations)
-        else:
-            cols = tuple(table)
+        cols = (table.names, table.lats, table.lons, table.countries, table.populations)
         city_names, lats, lons, codes, pops = (np.asarray(c) for c in cols)
         codes = np.array([str(c).upper() for c in codes])
         known = {c: countries.is_country(c) for c in set(codes.tolist())}

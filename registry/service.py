@@ -72,7 +72,7 @@ class TravellerInput:
     stops: list[StopInput] = field(default_factory=list)
     external_id: Any = None
     purpose: Any = None  # one of registry.models.TRIP_PURPOSES, or blank
-    # Issue 3A: the rest of a complete record, all optional.
+    # The rest of a complete record, all optional.
     date_of_birth: Any = None
     phone2: Any = None
     companions: list[CompanionInput] = field(default_factory=list)
@@ -185,7 +185,7 @@ def _point_in_country(country: str, lat: float, lon: float) -> bool:
 def _suggestions(country: str, place: str) -> list[str]:
     """Up to five names starting like the one we could not find, to offer on the form."""
     try:
-        return [getattr(p, "name", p) for p in gazetteer.suggest(country, place[:3], 5)]
+        return [p.name for p in gazetteer.suggest(country, place[:3], 5)]
     except Exception:  # suggestions are a courtesy; never let them hide the real error
         return []
 
@@ -199,7 +199,7 @@ def validate_stop(stop: StopInput, index: int) -> CleanStop:
     departure = col.run(parse_date, stop.departure, field=f"{prefix}departure", required=False)
     if arrival and departure:
         col.run(check_window, arrival, departure, field=f"{prefix}departure")
-    address = col.run(normalise_address, getattr(stop, "address", None), field=f"{prefix}address")
+    address = col.run(normalise_address, stop.address, field=f"{prefix}address")
     located = None
     if country:
         located = col.run(locate_stop, StopInput(country=country, place=stop.place, lat=stop.lat,

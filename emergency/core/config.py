@@ -49,17 +49,17 @@ def load(app: Flask, overrides: dict) -> None:
         MAX_CONTENT_LENGTH=_env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         EMAIL_BATCH_SIZE=_env_int("EMAIL_BATCH_SIZE", 1000),
         SMS_BATCH_SIZE=_env_int("SMS_BATCH_SIZE", 1000),
-        # Issue 5C: SMS requests each worker keeps in flight (the throughput cap still applies).
+        # SMS requests each worker keeps in flight (the throughput cap still applies).
         SMS_CONCURRENCY=_env_int("SMS_CONCURRENCY", 8),
-        # Issue 3B: records are purged this many days after their last stop ended (~18 months),
+        # Records are purged this many days after their last stop ended (~18 months),
         # and a partner's CSV upload over the API may be this large (100,000 rows is ~12 MB).
         PURGE_AFTER_DAYS=_env_int("PURGE_AFTER_DAYS", 548),
         PARTNER_IMPORT_MAX_BYTES=_env_int("PARTNER_IMPORT_MAX_BYTES", 64 * 1024 * 1024),
-        # Issue 3A: traveller sign-in links expire after this many seconds (default 1 hour);
+        # Traveller sign-in links expire after this many seconds (default 1 hour);
         # rate limits on public forms (Flask-Limiter; Redis storage when REDIS_URL is set).
         SIGNIN_LINK_MAX_AGE=_env_int("SIGNIN_LINK_MAX_AGE", 3600),
         RATELIMIT_ENABLED=(env.get("RATELIMIT_ENABLED") or "true").lower() not in ("0", "false", "no"),
-        # Issue 5A: provider calls. Seconds each call may take; a throughput cap per provider
+        # Provider calls: seconds each call may take; a throughput cap per provider
         # (Twilio messages / SendGrid requests per second, shared through Redis; unset = none);
         # retries of temporary failures (exponential backoff from BASE seconds, capped, with
         # jitter, never sooner than Retry-After), at most MAX_ATTEMPTS sends per message; a

@@ -33,7 +33,7 @@ class AppBase(DeclarativeBase):
     metadata = package_metadata()
 
 
-# "partner" (issue 3B) ranks below viewer: a partner's API token reaches only
+# "partner" ranks below viewer: a partner's API token reaches only
 # /api/v1/partners/me/..., never a coordinator or viewer endpoint.
 ROLES = ("partner", "viewer", "coordinator", "approver", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -165,7 +165,7 @@ class AlertRecipient(AppBase):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
     precision: Mapped[str] = mapped_column(String(10))
-    # Issue 4: the severity zone the traveller was in at send time (frozen with the rest).
+    # The severity zone the traveller was in at send time (frozen with the rest).
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("incident_zones.id", ondelete="SET NULL"))
 
     __table_args__ = (UniqueConstraint("alert_id", "traveller_id", name="uq_alert_recipients_once"),)
@@ -208,7 +208,7 @@ class AuditEntry(AppBase):
 
 
 class Advisory(AppBase):
-    """The travel advisory for one country (issue 3B): level 0 (normal precautions) to
+    """The travel advisory for one country: level 0 (normal precautions) to
     3 (avoid all travel), bilingual text, when and by whom it was last set."""
 
     __tablename__ = "advisories"
@@ -225,7 +225,7 @@ class Advisory(AppBase):
 
 
 class SigninToken(AppBase):
-    """One emailed sign-in link for a traveller (issue 3A). The link carries a signed nonce;
+    """One emailed sign-in link for a traveller. The link carries a signed nonce;
     this row makes it single-use (`used_at`) and is deleted with the traveller."""
 
     __tablename__ = "signin_tokens"

@@ -64,8 +64,8 @@ def prepare_alert(alert_id: int) -> None:
     _freeze_recipients(alert)
     sizes = batch_sizes()
     batches = {channel: 0 for channel in sizes}
-    # Streamed in slices of one channel (5B): memory does not grow with the number of
-    # recipients. Batches mix languages (5C): one SendGrid request carries every language of
+    # Streamed in slices of one channel: memory does not grow with the number of
+    # recipients. Batches mix languages: one SendGrid request carries every language of
     # a batch (sections), so EMAIL_BATCH_SIZE recipients are one request whatever the split.
     for rows in _delivery_rows(session, alert, sizes):
         rows = drop_bad(session, rows)
@@ -88,7 +88,7 @@ def _delivery_rows(session, alert: Alert, sizes: dict[str, int]):
     (all languages together), each a whole number of batches (keyset pagination on the
     frozen list).
 
-    Opted-out numbers (STOP / ARRET) get no SMS; their owner gets the email instead (5B).
+    Opted-out numbers (STOP / ARRET) get no SMS; their owner gets the email instead.
     """
     channels = alert.channels or []
     for channel in ("email", "sms"):
@@ -147,7 +147,7 @@ def deliver_sms_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
             bodies[key] = sms_body(alert, d.language, zone)
         return SmsMessage(d.id, d.address, bodies[key])
 
-    concurrency = current_app.config.get("SMS_CONCURRENCY") or 1  # 5C: calls in flight per worker
+    concurrency = current_app.config.get("SMS_CONCURRENCY") or 1  # calls in flight per worker
     with_retries(deliver_sms_batch, alert_id, "sms", batch, attempt, lambda **options: send_sms_batch(
         session, alert_id, batch, sms, render, concurrency=concurrency, **options))
     finish_if_done(alert_id)

@@ -1,4 +1,4 @@
-"""How a delivery batch job deals with temporary provider failures (issue 5A).
+"""How a delivery batch job deals with temporary provider failures.
 
 `send_*_batch` (notify.delivery) leaves rows that hit a 429, a 5xx or a timeout `pending`
 and raises RetryLater with the provider's Retry-After. The job then schedules itself

@@ -17,8 +17,8 @@ from notify.providers.base import EmailBatch, EmailRecipient, placeholder
 
 def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
     """One EmailBatch per (language, zone) of a delivery batch (the provider sends them in
-    one request, 5C): own language first, the other below, each followed by the recipient's
-    zone message (severity rings, issue 4); links per recipient."""
+    one request): own language first, the other below, each followed by the message of the
+    recipient's severity zone; links per recipient."""
     if not deliveries:
         return []
     zones = RecipientZones(db_session(), alert, "email", deliveries[0].batch)  # one batch per job

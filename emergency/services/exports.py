@@ -21,7 +21,7 @@ from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import Incident, IncidentZone
-from registry.models import Traveller
+from registry.models import Companion, Traveller
 
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -142,7 +142,7 @@ def build_rows(incident: Incident, fields: list[str], lang: str = "en") -> list[
     people: dict[int, dict] = {}
     wanted = [Traveller.id, Traveller.given_name, Traveller.family_name]
     for name in ("email", "phone", "phone2"):
-        if name in fields and hasattr(Traveller, name):
+        if name in fields:
             wanted.append(getattr(Traveller, name))
     for start in range(0, len(ids), 900):
         for row in session.execute(select(*wanted).where(Traveller.id.in_(ids[start:start + 900]))):
@@ -158,16 +158,16 @@ def build_rows(incident: Incident, fields: list[str], lang: str = "en") -> list[
     rows = []
     for r in described:
         person = people.get(r["traveller_id"], {})
-        zone = zones.get(r.get("zone_id"))
+        zone = zones.get(r["zone_id"])
         every = {
             "traveller_id": r["traveller_id"], "external_id": r["external_id"],
             "given_name": person.get("given_name"), "family_name": person.get("family_name"),
             "language": r["language"], "country": r["country"], "country_name": r["country_name"],
             "place": r["place"], "precision": r["precision"], "located_by": r["located_by"],
             "possibly_affected": r["possibly"], "lat": r["lat"], "lon": r["lon"],
-            "distance_km": r["distance_km"], "zone_severity": r.get("severity"),
+            "distance_km": r["distance_km"], "zone_severity": r["severity"],
             "zone_label": zone_label(zone, lang) if zone is not None else None,
-            "companions": r.get("companions", 0),
+            "companions": r["companions"],
             "companion_names": "; ".join(c["name"] for c in companions.get(r["traveller_id"], [])),
             "companion_contacts": "; ".join(c["contact"] for c in companions.get(r["traveller_id"], [])
                                             if c["contact"]),
@@ -179,18 +179,14 @@ def build_rows(incident: Incident, fields: list[str], lang: str = "en") -> list[
 
 
 def _companions(ids: list[int]) -> dict[int, list[dict]]:
-    try:
-        from registry.models import Companion
-    except ImportError:  # a registry without companions
-        return {}
     found: dict[int, list[dict]] = {}
     session = db_session()
     for start in range(0, len(ids), 900):
         for c in session.scalars(select(Companion).where(Companion.traveller_id.in_(ids[start:start + 900]))
                                  .order_by(Companion.id)):
             name = f"{c.given_name} {c.family_name}".strip()
-            age = getattr(c, "age_band", None)
-            contact = ", ".join(v for v in (getattr(c, "email", None), getattr(c, "phone", None)) if v)
+            age = c.age_band
+            contact = ", ".join(v for v in (c.email, c.phone) if v)
             found.setdefault(c.traveller_id, []).append({
                 "name": f"{name} ({age})" if age else name,
                 "contact": f"{name}: {contact}" if contact else "",

@@ -1,4 +1,4 @@
-"""When a provider says an address is bad, try the traveller's other channel (issue 5A).
+"""When a provider says an address is bad, try the traveller's other channel.
 
 A bounced email or an undelivered SMS means that traveller has not been warned. The
 address is marked bad (notify.contact_health) so no later alert wastes time on it, and,
@@ -17,7 +17,7 @@ from emergency.core.models import AlertRecipient
 from emergency.jobs.runner import enqueue
 from notify import contact_health
 from notify.delivery import create_deliveries
-from notify.models import Delivery
+from notify.models import Delivery, SmsOptOut
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,6 @@ OTHER = {"email": "sms", "sms": "email"}
 
 
 def _sms_opted_out(session, phone: str) -> bool:
-    try:  # issue 5B's opt-out table; absent in older schemas
-        from notify.models import SmsOptOut
-    except ImportError:  # pragma: no cover
-        return False
     return bool(session.scalar(select(SmsOptOut.opted_out).where(SmsOptOut.phone == phone)))
 
 

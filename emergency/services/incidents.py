@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from common.clock import utcnow
 from common.i18n import N_
@@ -22,7 +22,7 @@ from geo import countries, formats
 from geo.errors import GeoError
 from geo.sources import zone_from_stored
 from geo.zones import Zone, circle, parse_geojson
-from registry.models import Traveller
+from registry.models import Companion, Traveller
 
 TEXT_KINDS = ("wkt", "cap_polygon", "cap_circle", "corridor")
 MAX_EXTRA_ZONES = zones_service.MAX_ZONES - 1
@@ -168,13 +168,7 @@ def count_for(incident: Incident) -> int:
 
 
 def companion_counts(traveller_ids: list[int]) -> dict[int, int]:
-    """How many companions each traveller registered (empty when the registry has none)."""
-    try:
-        from registry.models import Companion
-    except ImportError:  # the registry without companions
-        return {}
-    from sqlalchemy import func
-
+    """How many companions each traveller registered (travellers with none are left out)."""
     counts: dict[int, int] = {}
     for start in range(0, len(traveller_ids), 900):
         chunk = traveller_ids[start:start + 900]
@@ -218,8 +212,8 @@ def describe_rows(affected, lang: str, limit: int | None = None) -> list[dict]:
             "lat": a.lat,
             "lon": a.lon,
             "distance_km": None if a.distance_km is None else round(float(a.distance_km), 1),
-            "zone_id": getattr(a, "zone_id", None),
-            "severity": getattr(a, "severity", 1),
+            "zone_id": a.zone_id,
+            "severity": a.severity,
             "companions": companions.get(a.traveller_id, 0),
         })
     return rows

@@ -48,7 +48,7 @@ def advisory_items(traveller: Traveller, lang: str) -> list[dict]:
                 continue
             label = str(LEVEL_LABELS.get(advisory.level, advisory.level))
             name = countries.country_name(stop.country, lang) or stop.country
-            updated = getattr(advisory, "updated_on", None)
+            updated = advisory.updated_on
             items.append({
                 "title": f"{name}: {label}",
                 "text": getattr(advisory, f"text_{lang}", "") or "",

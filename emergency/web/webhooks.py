@@ -10,23 +10,17 @@ import json
 import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from common.i18n import N_
 from emergency.core.database import db_session
-from emergency.core.models import AlertRecipient
-from emergency.services.responses import record_response
+from emergency.services.fallback import handle_bad_address
+from emergency.services.inbound_sms import process_inbound_sms
 from notify.delivery import apply_event
-from notify.models import InboundMessage, ProviderEvent
-from notify.optout import record_keyword
-from notify.replies import normalize, parse_reply
+from notify.models import ProviderEvent
 from notify.segments import gsm_safe
 from notify.signatures import sendgrid_signature_valid, twilio_signature_valid
-from registry.models import Traveller
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
@@ -43,78 +37,6 @@ def _twilio_verified() -> bool:
 
 def _reject(status: int, message: str):
     return jsonify(error="rejected", message=message), status
-
-
-def _latest_recipient(phone: str) -> AlertRecipient | None:
-    return db_session().scalar(
-        select(AlertRecipient).where(AlertRecipient.phone == phone).order_by(AlertRecipient.id.desc()).limit(1)
-    )
-
-
-def _bilingual(lang: str, message_id: str, **params) -> str:
-    """The same sentence in the traveller's language, then the other one."""
-    parts = []
-    for part in (lang, "fr" if lang == "en" else "en"):
-        with force_locale(part):
-            parts.append(_(message_id, **params))
-    return "\n".join(parts)
-
-
-# Reply words only French speakers use: an unknown number answering with them is answered
-# in French first.
-_FRENCH_WORDS = frozenset({"oui", "sauf", "aide", "arret"})
-
-
-def _reply_language(traveller: Traveller | None, body: str) -> str:
-    if traveller is not None:
-        return traveller.language
-    words = normalize(body or "").split()
-    return "fr" if words and words[0] in _FRENCH_WORDS else "en"
-
-
-def process_inbound_sms(from_number: str, to_number: str | None, body: str, provider_id: str) -> str:
-    """Store an SMS reply, apply it to the sender's latest safety check, return our answer.
-
-    STOP / ARRET / ARRÊT / UNSUBSCRIBE and START are recorded against the number (Twilio
-    knows only the English words), whether or not the number matches a safety check.
-    A repeated provider id (Twilio retrying) changes nothing and gets the same answer.
-    """
-    session = db_session()
-    intent = parse_reply(body or "")
-    inbound = InboundMessage(provider_id=provider_id, from_number=from_number, to_number=to_number,
-                             body=body or "", intent=intent)
-    session.add(inbound)
-    try:
-        session.flush()
-        fresh = True
-    except IntegrityError:
-        session.rollback()
-        fresh = False
-    recipient = _latest_recipient(from_number)
-    traveller = session.get(Traveller, recipient.traveller_id) if recipient else None
-    lang = _reply_language(traveller, body)
-    if intent in ("opt_out", "opt_in"):
-        if fresh:
-            record_keyword(session, from_number, intent, body)
-        session.commit()
-        if intent == "opt_out":
-            return _bilingual(lang, N_("You will no longer receive text messages from us. We will use email instead."))
-        return _bilingual(lang, N_("Text messages from us are on again."))
-    if recipient is None:
-        session.commit()
-        return _bilingual(lang, N_("We could not match your number to a safety check. If you need help, call the "
-                                "emergency line of your embassy or consulate."))
-    if intent in ("safe", "need_help"):
-        if fresh:
-            record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False)
-        session.commit()
-        if intent == "safe":
-            return _bilingual(lang, N_("Thank you. We have recorded that you are safe."))
-        return _bilingual(lang, N_("We have recorded that you need help. A consular officer will contact you as "
-                                "soon as possible."))
-    session.commit()
-    return _bilingual(lang, N_("Thank you, a consular officer will read your message. Reply 1 if you are safe, "
-                               "2 if you need help."))
 
 
 @bp.post("/twilio/sms")
@@ -154,8 +76,6 @@ def twilio_status():
                           delivery_id=int(delivery_id) if delivery_id.isdigit() else None)
     session.commit()
     if changed is not None and changed.status == "failed":
-        from emergency.services.fallback import handle_bad_address
-
         handle_bad_address(changed, status, f"Twilio {error}" if error else status)
     return "", 204
 
@@ -192,7 +112,5 @@ def sendgrid_events():
         session.commit()
         applied += 1
         if changed is not None and changed.status == "failed":
-            from emergency.services.fallback import handle_bad_address
-
-            handle_bad_address(changed, event["event"], event.get("reason"))
+                handle_bad_address(changed, event["event"], event.get("reason"))
     return jsonify(applied=applied), 200

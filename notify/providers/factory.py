@@ -1,6 +1,6 @@
 """Choose the providers from configuration: real ones when keys are set, else the outbox.
 
-Keys are those of emergency/config.py. A half-configured provider (a Twilio account
+Keys are those of emergency/core/config.py. A half-configured provider (a Twilio account
 without a sender) is an error, not a silent fall-back to the outbox: in a crisis an
 operator must never believe messages left when they did not.
 """

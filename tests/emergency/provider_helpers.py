@@ -1,4 +1,4 @@
-"""Helpers for app tests against the fake SendGrid and Twilio (issue 5A)."""
+"""Helpers for app tests against the fake SendGrid and Twilio."""
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -279,7 +279,7 @@ def test_incident_page_pins_located_travellers_and_lists_country_only_ones(clien
     for tile in ("stat-affected", "stat-delivered", "stat-safe", "stat-need-help", "stat-no-answer"):
         assert f'id="{tile}"' in html
     data = page_data(html)
-    points = client.get(data["points_url"]).get_json()["points"]  # issue 4: served apart, clustered
+    points = client.get(data["points_url"]).get_json()["points"]  # served apart, clustered
     assert len(points) == 2
     assert {(round(p[0], 2), round(p[1], 2)) for p in points} == {(38.72, -9.14), (38.75, -9.10)}
     assert data["zone"]["type"] in ("Polygon", "MultiPolygon")

@@ -1,5 +1,5 @@
 """An alert's email batch mixes English and French travellers in one SendGrid request, and
-each traveller still reads their own language first, with their own links (issue 5C)."""
+each traveller still reads their own language first, with their own links."""
 from __future__ import annotations
 
 import pytest

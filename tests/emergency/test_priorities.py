@@ -17,7 +17,7 @@ from emergency.jobs.runner import job
 from tests.conftest import _make_app, api_headers, flushed_redis, run_worker
 
 TODAY = date.today()
-REDIS_URL = os.environ.get("TEST_REDIS_PRIORITY_URL", "redis://127.0.0.1:6379/14")  # not db 15: 5A's tests
+REDIS_URL = os.environ.get("TEST_REDIS_PRIORITY_URL", "redis://127.0.0.1:6379/14")  # not conftest's db 15
 ORDER_KEY = "test:priorities:order"
 BACKLOG = 200
 ALERT_SENT_BY = 10  # the routine job during which the coordinator presses "send"

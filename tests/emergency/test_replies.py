@@ -19,7 +19,7 @@ TODAY = date.today()
 ZOE, ANN, TOM = "+33612345678", "+351912345678", "+14165550199"
 _sids = itertools.count(1)
 
-# The list, in the forms travellers type them.
+# The keywords a traveller may answer with, in the forms they type them.
 SAFE_WORDS = ["1", "SAFE", "safe", "Safe", "SAUF", "sauf", "Sauf", "OK", "ok", "Ok", "YES", "yes", "Yes",
               "OUI", "oui", "Oui", "oui.", "Ok!", "sâuf", "OÙI"]
 HELP_WORDS = ["2", "HELP", "help", "Help", "AIDE", "aide", "Aide", "SOS", "sos", "Sos", "aidé", "AÏDE", "SOS!"]

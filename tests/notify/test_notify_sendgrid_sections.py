@@ -122,7 +122,7 @@ def test_a_refused_mixed_request_fails_every_recipient_in_it(provider, fake_send
 
 
 def render_by_language(deliveries):
-    """As emergency.jobs.fanout.email_batches does: one EmailBatch per language of the batch."""
+    """As emergency.services.alert_messages.email_batches does: one EmailBatch per language of the batch."""
     groups: dict[str, list] = {}
     for d in deliveries:
         groups.setdefault(d.language, []).append(d)

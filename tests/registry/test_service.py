@@ -194,7 +194,7 @@ def test_unknown_or_unreadable_contacts_find_nobody(backend_session):
     assert find_traveller_by_contact(session) is None
 
 
-# --- complete records (issue 3A): companions, emergency contacts, extras ----------------
+# --- complete records: companions, emergency contacts, extras ------------------------
 
 from registry.household import CompanionInput, ContactInput  # noqa: E402
 from registry.models import Companion, EmergencyContact  # noqa: E402

@@ -165,7 +165,7 @@
     update();
   });
 
-  /* ---- composer (issue 5B): kind picker, total segments, GSM-7-safe French ---- */
+  /* ---- composer: kind picker, total segments, GSM-7-safe French ---- */
   var kindSelect = document.getElementById("kind");
   var smsEn = document.getElementById("sms_en");
   var smsFr = document.getElementById("sms_fr");

@@ -36,7 +36,7 @@ def _incident_json(incident: Incident, with_stats: bool = True) -> dict:
 
 
 def _zone_json(zone) -> dict:
-    """One severity zone of an incident (issue 4)."""
+    """One severity zone of an incident."""
     return {"id": zone.id, "severity": zone.severity, "label_en": zone.label_en, "label_fr": zone.label_fr,
             "message_en": zone.message_en, "message_fr": zone.message_fr, "zone": zone.zone_geojson,
             "zone_source": zone.zone_source, "zone_note": zone.zone_note}
@@ -46,7 +46,7 @@ def _zone_json(zone) -> dict:
 @api_role_required("coordinator")
 def create_incident():
     data = json_body()
-    try:  # `zone` (one zone) or `zones` (severity rings, issue 4)
+    try:  # `zone` (one zone) or `zones` (severity rings)
         zone = zones_service.specs_from_json(data, incident_service.zone_from_json)
         start, end = incident_service.parse_window(data.get("starts_at"), data.get("ends_at"))
         incident = incident_service.create_incident(data.get("title"), zone, start, end)

@@ -41,7 +41,7 @@ def _zone_and_window(form_data, files):
     errors: dict[str, str] = {}
     zone = start = end = None
     kind = form_data.get("zone_kind") or "draw"
-    try:  # the main zone and any severity rings (issue 4)
+    try:  # the main zone and any severity rings
         zone = incidents.specs_from_form(kind, form_data, files)
     except (GeoError, incidents.ZoneSpecError) as err:
         errors["zone"] = translate(err)

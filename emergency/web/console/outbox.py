@@ -11,9 +11,9 @@ from flask_login import login_required
 from emergency.core.auth import role_required
 from emergency.core.database import db_session
 from emergency.services import dashboard
+from emergency.services.inbound_sms import process_inbound_sms
 from emergency.web.console.blueprint import bp
 from emergency.web.console.forms import ReplyForm
-from emergency.web.webhooks import process_inbound_sms
 from notify.models import OutboxMessage
 
 

@@ -54,7 +54,7 @@ def record(traveller_id: int):
     partner = db_session().get(Partner, traveller.partner_id) if traveller.partner_id else None
     return render_template(
         "console/traveller.html", t=traveller, partner=partner, today=today_utc(),
-        companions=getattr(traveller, "companions", None),
-        contacts=getattr(traveller, "emergency_contacts", None),
+        companions=traveller.companions,
+        contacts=traveller.emergency_contacts,
         trail=view_trail(traveller.id))
 

@@ -108,8 +108,7 @@ def zone_stop(incident: Incident) -> dict | None:
 
     zone = incident_zone(incident)
     lat, lon = zone.centre()
-    touched = sorted(getattr(zone, "touched_countries", lambda: None)()
-                     or countries.countries_intersecting(zone.geometry))
+    touched = sorted(zone.touched_countries())
     at_centre = sorted(countries.countries_intersecting(shapely.Point(lon, lat)))
     for code in at_centre:
         if not touched or code in touched:

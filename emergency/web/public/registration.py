@@ -32,6 +32,7 @@ from emergency.core.database import db_session
 from emergency.core.i18n import current_language
 from emergency.core.i18n_errors import translate
 from emergency.core.rate_limits import REGISTER_PER_IP, limiter
+from emergency.services.consent import CONSENT_VERSION
 from geo import countries
 from registry.errors import FieldError, ValidationFailed
 from registry.household import MAX_CONTACTS, CompanionInput, ContactInput
@@ -124,12 +125,8 @@ def to_input(values: dict[str, Any]) -> TravellerInput:
     )
 
 
-def consent_version() -> str | None:
-    """The version of the consent wording shown on this page (issue 3B's `emergency.services.consent`)."""
-    try:
-        from emergency.services.consent import CONSENT_VERSION
-    except ImportError:
-        return None
+def consent_version() -> str:
+    """The version of the consent wording shown on this page, stored with the record."""
     return CONSENT_VERSION
 
 

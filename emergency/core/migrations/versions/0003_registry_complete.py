@@ -1,4 +1,4 @@
-"""Issue 3 (registry: companions, contacts, consent, advisories, partners, sign-in links)
+"""Registry: companions, contacts, consent, advisories, partners, sign-in links
 
 Revision ID: 0003
 Revises: 0002
@@ -12,10 +12,10 @@ branch_labels = None
 depends_on = None
 
 
-# --- 3A: complete records (traveller extras, stop address, companions, emergency contacts)
-# --- and single-use sign-in links. Helper 3B adds its own blocks below/alongside.
+# --- complete records (traveller extras, stop address, companions, emergency contacts)
+# --- and single-use sign-in links
 
-def _upgrade_3a() -> None:
+def _upgrade_records() -> None:
     with op.batch_alter_table("travellers") as batch:
         batch.add_column(sa.Column("date_of_birth", sa.Date(), nullable=True))
         batch.add_column(sa.Column("phone2", sa.String(length=20), nullable=True))
@@ -71,7 +71,7 @@ def _upgrade_3a() -> None:
     op.create_index(op.f("ix_signin_tokens_traveller_id"), "signin_tokens", ["traveller_id"])
 
 
-def _downgrade_3a() -> None:
+def _downgrade_records() -> None:
     op.drop_index(op.f("ix_signin_tokens_traveller_id"), table_name="signin_tokens")
     op.drop_table("signin_tokens")
     op.drop_index(op.f("ix_emergency_contacts_traveller_id"), table_name="emergency_contacts")
@@ -86,8 +86,8 @@ def _downgrade_3a() -> None:
         batch.drop_column("date_of_birth")
 
 
-# --- 3B: partners (tour operators, schools, agencies), per-partner external_id, the
-# --- "partner" role, travel advisories. Begin 3B block.
+# --- partners (tour operators, schools, agencies), per-partner external_id, the
+# --- "partner" role, travel advisories
 
 _ROLES_OLD = "role IN ('viewer','coordinator','approver','admin')"
 _ROLES_NEW = "role IN ('partner','viewer','coordinator','approver','admin')"
@@ -120,9 +120,9 @@ class _SqliteForeignKeysOff:
         return False
 
 
-def _upgrade_3b() -> None:
+def _upgrade_partners() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # Coordinators search names without caring about accents (emergency/search.py).
+        # Coordinators search names without caring about accents (registry/search.py).
         op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
     op.create_table(
         "partners",
@@ -168,7 +168,7 @@ def _upgrade_3b() -> None:
     )
 
 
-def _downgrade_3b() -> None:
+def _downgrade_partners() -> None:
     op.drop_table("advisories")
     op.drop_index("uq_travellers_public_external_id", table_name="travellers")
     op.drop_index("uq_travellers_partner_external_id", table_name="travellers")
@@ -187,16 +187,14 @@ def _downgrade_3b() -> None:
             batch.create_unique_constraint(op.f("uq_travellers_external_id"), ["external_id"])
     op.drop_table("partners")
 
-# --- End 3B block.
-
 
 def upgrade() -> None:
-    _upgrade_3a()  # 3A: complete records + sign-in links
-    _upgrade_3b()  # 3B: partners, per-partner external_id, partner role, advisories
+    _upgrade_records()
+    _upgrade_partners()
 
 
 def downgrade() -> None:
-    # Table rebuilds on SQLite must not cascade-delete trips and stops (see 3B's helper).
+    # Table rebuilds on SQLite must not cascade-delete trips and stops (_SqliteForeignKeysOff).
     with _SqliteForeignKeysOff():
-        _downgrade_3b()  # 3B
-        _downgrade_3a()  # 3A
+        _downgrade_partners()
+        _downgrade_records()

@@ -1,9 +1,9 @@
-"""Issue 4 (incident zones: severity rings, exports)
+"""Incident zones: severity rings, exports
 
 An incident may now have several zones (severity rings), each with its own label and
 message; the frozen recipient list records which zone each traveller was in. Every
 existing incident's zone becomes its severity-1 zone; `incidents.zone_geojson` stays as
-the union of the incident's zones, so older readers keep working.
+the union of the incident's zones, for whatever needs the incident's whole area at once.
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""Issue 5 (delivery engine: opt-outs, contact health, priorities)
+"""Delivery engine: opt-outs, contact health, priorities
 
 Revision ID: 0005
 Revises: 0004
@@ -18,7 +18,7 @@ def upgrade() -> None:
 
 
 def _upgrade_contact_health() -> None:
-    # --- issue 5A: contact health (bounced email, undelivered SMS) ---
+    # What providers said about an address (bounced email, undelivered SMS), one row per address.
     op.create_table(
         "contact_health",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -30,11 +30,10 @@ def _upgrade_contact_health() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_health")),
         sa.UniqueConstraint("channel", "address", name="uq_contact_health_address"),
     )
-    # --- end issue 5A ---
 
 
 def _upgrade_optouts() -> None:
-    # --- issue 5B: SMS opt-outs (STOP / ARRET / START), one row per number ---
+    # SMS opt-outs (STOP / ARRET / START), one row per number.
     op.create_table(
         "sms_optouts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -45,7 +44,6 @@ def _upgrade_optouts() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_optouts")),
         sa.UniqueConstraint("phone", name=op.f("uq_sms_optouts_phone")),
     )
-    # --- end issue 5B ---
 
 
 def downgrade() -> None:
@@ -54,12 +52,8 @@ def downgrade() -> None:
 
 
 def _downgrade_contact_health() -> None:
-    # --- issue 5A ---
     op.drop_table("contact_health")
-    # --- end issue 5A ---
 
 
 def _downgrade_optouts() -> None:
-    # --- issue 5B ---
     op.drop_table("sms_optouts")
-    # --- end issue 5B ---

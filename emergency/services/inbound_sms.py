@@ -1,0 +1,93 @@
+"""An SMS reply from a traveller: stored, applied to their latest safety check, answered.
+
+The Twilio webhook and the console's outbox ("answer as the traveller") both come here, so a
+simulated reply takes exactly the path of a real one.
+"""
+from __future__ import annotations
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from common.i18n import N_
+from emergency.core.database import db_session
+from emergency.core.i18n import other_language
+from emergency.core.models import AlertRecipient
+from emergency.services.responses import record_response
+from notify.models import InboundMessage
+from notify.optout import record_keyword
+from notify.replies import normalize, parse_reply
+from registry.models import Traveller
+
+
+def _latest_recipient(phone: str) -> AlertRecipient | None:
+    return db_session().scalar(
+        select(AlertRecipient).where(AlertRecipient.phone == phone).order_by(AlertRecipient.id.desc()).limit(1)
+    )
+
+
+def _bilingual(lang: str, message_id: str, **params) -> str:
+    """The same sentence in the traveller's language, then the other one."""
+    parts = []
+    for part in (lang, other_language(lang)):
+        with force_locale(part):
+            parts.append(_(message_id, **params))
+    return "\n".join(parts)
+
+
+# Reply words only French speakers use: an unknown number answering with them is answered
+# in French first.
+_FRENCH_WORDS = frozenset({"oui", "sauf", "aide", "arret"})
+
+
+def _reply_language(traveller: Traveller | None, body: str) -> str:
+    if traveller is not None:
+        return traveller.language
+    words = normalize(body or "").split()
+    return "fr" if words and words[0] in _FRENCH_WORDS else "en"
+
+
+def process_inbound_sms(from_number: str, to_number: str | None, body: str, provider_id: str) -> str:
+    """Store an SMS reply, apply it to the sender's latest safety check, return our answer.
+
+    STOP / ARRET / ARRÊT / UNSUBSCRIBE and START are recorded against the number (Twilio
+    knows only the English words), whether or not the number matches a safety check.
+    A repeated provider id (Twilio retrying) changes nothing and gets the same answer.
+    """
+    session = db_session()
+    intent = parse_reply(body or "")
+    inbound = InboundMessage(provider_id=provider_id, from_number=from_number, to_number=to_number,
+                             body=body or "", intent=intent)
+    session.add(inbound)
+    try:
+        session.flush()
+        fresh = True
+    except IntegrityError:
+        session.rollback()
+        fresh = False
+    recipient = _latest_recipient(from_number)
+    traveller = session.get(Traveller, recipient.traveller_id) if recipient else None
+    lang = _reply_language(traveller, body)
+    if intent in ("opt_out", "opt_in"):
+        if fresh:
+            record_keyword(session, from_number, intent, body)
+        session.commit()
+        if intent == "opt_out":
+            return _bilingual(lang, N_("You will no longer receive text messages from us. We will use email instead."))
+        return _bilingual(lang, N_("Text messages from us are on again."))
+    if recipient is None:
+        session.commit()
+        return _bilingual(lang, N_("We could not match your number to a safety check. If you need help, call the "
+                                "emergency line of your embassy or consulate."))
+    if intent in ("safe", "need_help"):
+        if fresh:
+            record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False)
+        session.commit()
+        if intent == "safe":
+            return _bilingual(lang, N_("Thank you. We have recorded that you are safe."))
+        return _bilingual(lang, N_("We have recorded that you need help. A consular officer will contact you as "
+                                "soon as possible."))
+    session.commit()
+    return _bilingual(lang, N_("Thank you, a consular officer will read your message. Reply 1 if you are safe, "
+                               "2 if you need help."))
