@@ -22,6 +22,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from emergency.core import audit, auth, config, database, i18n, rate_limits, security
     from emergency.jobs import runner
     from emergency.web import api, console, public, webhooks
+    from emergency.web.api import errors as api_errors
 
     app = Flask(
         __name__,
@@ -45,6 +46,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (*api.BLUEPRINTS, webhooks.bp):
         app.register_blueprint(blueprint)
         security.exempt_blueprint(blueprint)
+    api_errors.register_app_error_handlers(app)
     cli.init_app(app)
 
     @app.get("/healthz")

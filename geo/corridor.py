@@ -19,7 +19,8 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Polygon
 
-from geo.errors import N_, GeoError
+from common.i18n import N_
+from geo.errors import GeoError
 from geo.geometry import polygonal, shift_into_range, split_antimeridian, unwrap_ring
 from geo.zones import Zone
 

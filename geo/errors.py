@@ -1,17 +1,12 @@
 """Errors raised by `geo`, carrying an English message template the web layer translates.
 
-`geo` cannot import Flask-Babel, so messages are marked with the no-op `N_` (extracted by
-Babel's `-k N_`) and travel with their parameters; the caller does
+`geo` cannot import Flask-Babel, so messages are marked with the no-op `common.i18n.N_`
+(extracted by Babel's `-k N_`) and travel with their parameters; the caller does
 `gettext(err.message) % err.params` in the user's language.
 """
 from __future__ import annotations
 
 from typing import Any
-
-
-def N_(message: str) -> str:
-    """Mark a string for translation without translating it (done later by the web layer)."""
-    return message
 
 
 class GeoError(ValueError):

@@ -27,7 +27,8 @@ from xml.etree import ElementTree
 import shapely
 from shapely.geometry import mapping
 
-from geo.errors import N_, GeoError
+from common.i18n import N_
+from geo.errors import GeoError
 from geo.geometry import split_antimeridian
 from geo.zones import (
     MAX_BYTES,

@@ -8,8 +8,9 @@ from pathlib import Path
 import shapely
 from shapely.geometry import shape
 
+from common.i18n import N_
 from geo.corridor import corridor
-from geo.errors import N_, GeoError
+from geo.errors import GeoError
 from geo.formats import countries_zone, parse_upload, parse_zone_text
 from geo.geometry import polygonal
 from geo.zones import MAX_BYTES, Zone, circle

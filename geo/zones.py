@@ -30,7 +30,8 @@ from shapely.affinity import translate
 from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import N_, GeoError
+from common.i18n import N_
+from geo.errors import GeoError
 from geo.geometry import align_ring, polygonal, shift_into_range, split_antimeridian, unwrap_ring
 
 GEOD = Geod(ellps="WGS84")

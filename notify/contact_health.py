@@ -12,7 +12,9 @@ from typing import Iterable
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from .models import ContactHealth, utcnow
+from common.clock import utcnow
+
+from .models import ContactHealth
 
 # Provider statuses that say the address itself cannot receive (not a temporary delay).
 BAD_STATUSES = {

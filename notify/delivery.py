@@ -21,13 +21,16 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from .errors import N_, NotifyError, RetryLater
+from common.clock import utcnow
+from common.i18n import N_
+
+from .errors import NotifyError, RetryLater
 from .models import DELIVERY_STATES, Delivery
 from .providers.base import EmailBatch, EmailProvider, SendResult, SmsMessage, SmsProvider
 from .sending_threads import sending_threads
@@ -59,10 +62,6 @@ STATUS_MAP = {
     "undelivered": "failed", "failed": "failed", "bounce": "failed", "dropped": "failed",
     "blocked": "failed", "canceled": "failed",
 }
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _insert_for(session: Session):
@@ -114,7 +113,7 @@ def create_deliveries(session: Session, campaign_id: int,
     next_batch = {channel: max(_top_batch(session, campaign_id, channel, NO_BATCH), NO_BATCH) + 1
                   for channel in batch_sizes}
 
-    now = _now()
+    now = utcnow()
     counters = {channel: 0 for channel in batch_sizes}
     values = []
     for recipient_id, channel, address, language in wanted:
@@ -211,7 +210,7 @@ def claim_rows(session: Session, campaign_id: int, channel: str, batch: int, *,
     (bench/sms_sender_micro.py). Objects of these rows already in the session are
     expired, so they read the claim.
     """
-    now = now or _now()
+    now = now or utcnow()
     postgres = session.get_bind().dialect.name == "postgresql"
     stmt = _claim_statement(postgres, stale_after is not None, after_id is not None, limit is not None)
     params = {"claim_campaign_id": campaign_id, "claim_channel": channel, "claim_batch": batch,
@@ -292,7 +291,7 @@ def record_results(session: Session, results: Iterable[SendResult], provider_nam
     results = list(results)
     if not results:
         return
-    now = _now()
+    now = utcnow()
     sent = [r for r in results if r.ok]
     if sent:
         _record_sent(session, sent, provider_name, now)
@@ -393,7 +392,7 @@ def apply_event(session: Session, provider_message_id: str | None, status: str,
         ).first()
     if delivery is None or _RANK[state] <= _RANK.get(delivery.status, 0):
         return None
-    now = _now()
+    now = utcnow()
     if delivery.status in ("pending", "sending"):
         delivery.sent_at = delivery.sent_at or now
         if provider_message_id and not delivery.provider_message_id:
@@ -426,7 +425,7 @@ def _release(session: Session, deliveries: Iterable[Delivery]) -> None:
     if ids:
         session.execute(
             update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
-            .values(status="pending", updated_at=_now()),
+            .values(status="pending", updated_at=utcnow()),
             execution_options={"synchronize_session": False},
         )
         session.commit()

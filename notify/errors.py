@@ -1,17 +1,12 @@
 """Errors raised by the notify package, carrying an untranslated message.
 
 notify has no Flask, so it cannot translate. It marks user-facing text with the no-op
-`N_` (so `pybabel extract -k N_` finds it) and raises `NotifyError` with the English
+`common.i18n.N_` (so `pybabel extract -k N_` finds it) and raises `NotifyError` with the English
 template and its parameters; the web layer shows `gettext(err.message) % err.params`.
 """
 from __future__ import annotations
 
 from typing import Any
-
-
-def N_(message: str) -> str:
-    """Mark `message` for translation without translating it here."""
-    return message
 
 
 class NotifyError(ValueError):

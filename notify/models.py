@@ -7,26 +7,19 @@ UPDATE, so a retried or duplicated job never calls the provider twice for the sa
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from common.clock import utcnow
+from common.models import package_metadata
 
 
 class NotifyBase(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    """notify's tables (their own MetaData; Alembic's env.py combines the packages')."""
+
+    metadata = package_metadata()
 
 
 # pending -> sending (claimed) -> sent -> delivered | failed ; pending -> failed (no address)

@@ -7,11 +7,13 @@ opt-out and opt-in here, one row per number (the latest keyword wins), and the f
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from common.clock import utcnow
 
 from .models import SmsOptOut
 from .replies import OPT_IN, OPT_OUT
@@ -50,7 +52,7 @@ def record_keyword(session: Session, phone: str, intent: str, keyword: str | Non
         "phone": phone,
         "opted_out": opted_out,
         "keyword": _keyword(keyword),
-        "changed_at": at or datetime.now(timezone.utc),
+        "changed_at": at or utcnow(),
     }
     insert = _insert_for(session)
     stmt = insert(SmsOptOut.__table__).values(**values)

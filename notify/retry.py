@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+from common.clock import utcnow
+
 
 def parse_retry_after(value) -> float | None:
     """Seconds from an HTTP Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
@@ -19,7 +21,7 @@ def parse_retry_after(value) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
-        from datetime import datetime, timezone
+        from datetime import timezone
         from email.utils import parsedate_to_datetime
 
         try:
@@ -28,7 +30,7 @@ def parse_retry_after(value) -> float | None:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+        seconds = (when - utcnow()).total_seconds()
     if seconds != seconds:  # NaN
         return None
     return max(0.0, seconds)

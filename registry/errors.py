@@ -1,7 +1,7 @@
 """Errors raised by the registry, carrying English message templates the web layer translates.
 
 The registry has no Flask, so it cannot call gettext itself. Messages are marked with the
-no-op `N_` (extract with Babel's `-k N_`) and travel with their parameters; the caller does
+no-op `common.i18n.N_` (extract with Babel's `-k N_`) and travel with their parameters; the caller does
 `gettext(error.message) % error.params` in the user's language (see `FieldError.render`).
 """
 from __future__ import annotations
@@ -9,10 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-
-def N_(message: str) -> str:
-    """Mark a string for translation without translating it (done later by the web layer)."""
-    return message
+from common.i18n import N_
 
 
 def _fill(message: str, params: dict[str, Any]) -> str:

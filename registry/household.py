@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-from registry.errors import N_, FieldError, ValidationFailed
+from common.i18n import N_
+from registry.errors import FieldError, ValidationFailed
 from registry.models import AGE_BANDS, MAX_COMPANIONS, TRIP_PURPOSES
 from registry.validation import (
     normalise_email,

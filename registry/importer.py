@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, TextIO
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from common.clock import utcnow
+from common.i18n import N_
 from geo import countries, gazetteer
 from registry.bulk import chunks, insert_returning, insert_rows, membership
-from registry.errors import N_, FieldError, ImportFileError, ValidationFailed
+from registry.errors import FieldError, ImportFileError, ValidationFailed
 from registry.models import Stop, Traveller, Trip
 from registry.validation import (
     check_window,
@@ -350,7 +351,7 @@ def _stop_key(stop: tuple) -> tuple:
 def _write(session: Session, groups: list[_Group], report: ImportReport,
            partner_id: int | None = None) -> None:
     """Upsert the good travellers and their imported trip in the caller's transaction."""
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     same_owner = _T.c.partner_id.is_(None) if partner_id is None else _T.c.partner_id == partner_id
     by_ext = {g.external_id: g for g in groups}
     for g in groups:

@@ -7,7 +7,7 @@ built from lat/lon by the migration, carries the GiST index.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -18,27 +18,19 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from common.clock import utcnow
+from common.models import package_metadata
 
 
 class RegistryBase(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    """The registry's tables (their own MetaData; Alembic's env.py combines the packages')."""
+
+    metadata = package_metadata()
 
 
 PRECISIONS = ("point", "city", "country")

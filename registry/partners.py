@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from registry.errors import N_
+from common.i18n import N_
 from registry.models import Partner, Traveller, Trip
 
 MAX_NAME_LENGTH = 200

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Callable
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from common.clock import utcnow
 from geo import countries, gazetteer
 from registry import names
 from registry.bulk import insert_returning, insert_rows
@@ -145,7 +146,7 @@ def seed(session: Session, n: int, progress: Callable[[int], None] | None = None
     rng = np.random.default_rng(rng_seed)
     cities = _Cities(home_country.upper() if home_country else None)
     today = today or date.today()
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     sequence = _next_sequence(session)
     given_lists = {"en": np.array(names.ENGLISH_GIVEN, dtype=object),
                    "fr": np.array(names.FRENCH_GIVEN, dtype=object)}

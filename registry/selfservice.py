@@ -8,13 +8,15 @@ touch each other's records.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.errors import N_, ValidationFailed
+from common.clock import utcnow
+from common.i18n import N_
+from registry.errors import ValidationFailed
 from registry.household import normalise_purpose
 from registry.models import Stop, Traveller, Trip
 from registry.service import MAX_STOPS, ErrorCollector, StopInput, is_blank, validate_stop
@@ -36,7 +38,7 @@ def update_contacts(session: Session, traveller: Traveller, *, email: Any, phone
         raise ValidationFailed(col.errors)
     traveller.email, traveller.phone, traveller.phone2 = clean_email, clean_phone, clean_phone2
     traveller.language = clean_language
-    traveller.updated_at = datetime.now(timezone.utc)
+    traveller.updated_at = utcnow()
     session.flush()
     return traveller
 
@@ -59,7 +61,7 @@ def add_trip(session: Session, traveller: Traveller, stops: Iterable[StopInput],
                 clean.append(result)
     if col.errors:
         raise ValidationFailed(col.errors)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     trip = Trip(traveller_id=traveller.id, purpose=clean_purpose, created_at=now)
     trip.stops = [
         Stop(traveller_id=traveller.id, country=s.country, place=s.place, lat=s.lat, lon=s.lon,
@@ -87,7 +89,7 @@ def cancel_trip(session: Session, traveller: Traveller, trip_id: Any) -> bool:
     if trip is None:
         return False
     traveller.trips.remove(trip)  # delete-orphan removes it and its stops
-    traveller.updated_at = datetime.now(timezone.utc)
+    traveller.updated_at = utcnow()
     session.flush()
     return True
 
@@ -109,7 +111,7 @@ def back_home(session: Session, traveller: Traveller, today: date | None = None)
         for stop in [s for s in trip.stops if s.arrival > today]:
             trip.stops.remove(stop)
     if ended:
-        traveller.updated_at = datetime.now(timezone.utc)
+        traveller.updated_at = utcnow()
     session.flush()
     return ended
 

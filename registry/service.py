@@ -7,15 +7,17 @@ SQLAlchemy `Session` and never commit: the caller owns the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 import shapely
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from common.clock import utcnow
+from common.i18n import N_
 from geo import countries, gazetteer
-from registry.errors import N_, FieldError, ValidationFailed
+from registry.errors import FieldError, ValidationFailed
 from registry.household import (
     CleanCompanion,
     CleanContact,
@@ -267,7 +269,7 @@ def register_traveller(session: Session, data: TravellerInput | CleanTraveller,
         if taken is not None:
             raise ValidationFailed.single("external_id", N_("The identifier %(value)s is already in use."),
                                           value=clean.external_id)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     traveller = Traveller(
         external_id=clean.external_id, given_name=clean.given_name,
         family_name=clean.family_name, email=clean.email, phone=clean.phone,

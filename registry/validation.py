@@ -15,8 +15,9 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 
+from common.i18n import N_
 from geo import countries
-from registry.errors import N_, ValidationFailed
+from registry.errors import ValidationFailed
 
 LANGUAGES = ("en", "fr")
 MAX_NAME_LENGTH = 100

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from functools import wraps
 
-from flask import Flask, abort, g, jsonify, request
+from flask import Flask, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
@@ -75,7 +75,10 @@ def role_required(role: str):
 
 
 def api_role_required(role: str):
-    """JSON API: `Authorization: Bearer <token>` of an active user with at least `role`."""
+    """JSON API: `Authorization: Bearer <token>` of an active user with at least `role`.
+
+    Refusals abort with 401 (no valid token) or 403 (the role is too low); every API
+    blueprint answers those in the API's error shape (`web.api.errors`)."""
 
     def decorator(view):
         @wraps(view)
@@ -86,12 +89,9 @@ def api_role_required(role: str):
             if scheme.lower() == "bearer" and token.strip():
                 user = db_session().scalar(select(User).where(User.api_token_hash == hash_token(token.strip())))
             if user is None or not user.active:
-                response = jsonify(error="unauthorized", message=str(_l("A valid bearer token is required.")))
-                response.status_code = 401
-                response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-                return response
+                abort(401)
             if not user.has_role(role):
-                return jsonify(error="forbidden", message=str(_l("Your role does not allow this."))), 403
+                abort(403)
             g.api_user = user
             return view(*args, **kwargs)
 

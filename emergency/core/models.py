@@ -3,7 +3,7 @@ safety responses and the audit log. Foreign keys to travellers point across to t
 registry's metadata by column object, so each package keeps its own MetaData."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -15,7 +15,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -23,15 +22,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from registry.models import NAMING, Partner, Traveller
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from common.clock import utcnow
+from common.models import package_metadata
+from registry.models import Partner, Traveller
 
 
 class AppBase(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    """The application's tables (their own MetaData; Alembic's env.py combines the packages')."""
+
+    metadata = package_metadata()
 
 
 # "partner" ranks below viewer: a partner's API token reaches only

@@ -1,11 +1,8 @@
-"""Times are stored in UTC. SQLite gives them back naive; this makes them aware again."""
+"""Times are stored in UTC. SQLite gives them back naive; this makes them aware again.
+The clock itself is `common.clock.utcnow`."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -8,9 +8,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select, text
 
+from common.clock import utcnow
 from emergency.core.database import db_session
 from emergency.core.models import Alert, AlertRecipient
-from emergency.core.timeutil import as_utc, utcnow
+from emergency.core.timeutil import as_utc
 from emergency.jobs.providers import providers
 from emergency.jobs.retries import batch_sizes, with_retries
 from emergency.jobs.runner import enqueue, job

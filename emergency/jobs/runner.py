@@ -6,19 +6,20 @@ request cannot queue the same work twice. The same job functions run in both mod
 """
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import wraps
-from typing import Callable
+from typing import Callable, Sequence
 
 from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("alerts", "default")  # alerts first: an emergency never waits behind routine mail
-RETRY_INTERVALS = [5, 15, 60, 180, 600]  # seconds between attempts, in both RQ and thread modes
+RETRY_INTERVALS = (5, 15, 60, 180, 600)  # seconds between attempts, in both RQ and thread modes
 _worker_app: Flask | None = None
 
 
@@ -40,61 +41,85 @@ def job(func: Callable) -> Callable:
 
 
 class ThreadRunner:
-    """In-process runner: jobs run off the request thread, one unique id at a time."""
+    """In-process runner: jobs run off the request thread, one unique id at a time.
 
-    def __init__(self, app: Flask, workers: int = 2):
+    A failed job is tried again after RETRY_INTERVALS, as RQ's Retry does in RQ mode. The
+    wait is a timer, never a sleep in a pool thread, so a failing job does not hold one of
+    the few workers that every other job needs for up to ten minutes."""
+
+    def __init__(self, app: Flask, workers: int = 2, retry_intervals: Sequence[float] = RETRY_INTERVALS):
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
+        self.retry_intervals = tuple(retry_intervals)
         self.lock = threading.Lock()
         self.pending: dict[str, Future] = {}
-        self.timers: dict[str, threading.Timer] = {}
+        self.timers: dict[str, threading.Timer] = {}  # scheduled starts: delayed jobs and retries
 
     def enqueue(self, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
         with self.lock:
-            if job_id in self.pending and not self.pending[job_id].done():
+            if job_id in self.timers or (job_id in self.pending and not self.pending[job_id].done()):
                 return False
-            self.pending[job_id] = self.pool.submit(self._run, func, args, job_id)
+            self.pending[job_id] = self.pool.submit(self._run, func, args, job_id, 0)
             return True
 
     def enqueue_in(self, delay: float, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
         with self.lock:
-            if job_id in self.pending or (job_id in self.timers and self.timers[job_id].is_alive()):
+            if job_id in self.pending or job_id in self.timers:
                 return False
-            timer = threading.Timer(max(0.0, delay), self.enqueue, args=(func, *args),
-                                    kwargs={"job_id": job_id, "queue": queue})
-            timer.daemon = True
-            self.timers[job_id] = timer
-            timer.start()
+            self._schedule(delay, func, args, job_id, 0)
             return True
 
-    def _run(self, func, args, job_id, attempt: int = 0):
+    def _schedule(self, delay: float, func: Callable, args: tuple, job_id: str, attempt: int) -> None:
+        """Start attempt `attempt` of the job in `delay` seconds; the caller holds the lock."""
+        timer = threading.Timer(max(0.0, delay), self._start, args=(func, args, job_id, attempt))
+        timer.daemon = True
+        self.timers[job_id] = timer
+        timer.start()
+
+    def _start(self, func: Callable, args: tuple, job_id: str, attempt: int) -> None:
+        # Under the lock, the timer leaves `timers` as its future enters `pending`, so
+        # `wait` never sees the job in neither.
+        with self.lock:
+            self.timers.pop(job_id, None)
+            self.pending[job_id] = self.pool.submit(self._run, func, args, job_id, attempt)
+
+    def _run(self, func: Callable, args: tuple, job_id: str, attempt: int):
         with self.app.app_context():
             try:
                 return func(*args)
             except Exception as exc:  # logged; the job's own rows record what happened
-                if attempt < len(RETRY_INTERVALS):
-                    log.warning("job %s failed (%s); retrying in %ss", job_id, exc, RETRY_INTERVALS[attempt])
-                    time.sleep(RETRY_INTERVALS[attempt])
-                    return self._run(func, args, job_id, attempt + 1)
+                if attempt < len(self.retry_intervals):
+                    delay = self.retry_intervals[attempt]
+                    log.warning("job %s failed (%s); retrying in %ss", job_id, exc, delay)
+                    with self.lock:
+                        self._schedule(delay, func, args, job_id, attempt + 1)
+                    return None
                 log.exception("job %s failed for good", job_id)
                 raise
 
     def wait(self, timeout: float = 60) -> None:
-        """Wait until no job is pending (jobs may enqueue further jobs)."""
+        """Wait until no job is running or scheduled, retries included (jobs may enqueue
+        further jobs); TimeoutError if work remains after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
         while True:
             with self.lock:
                 futures = [f for f in self.pending.values() if not f.done()]
-                timers = [t for t in self.timers.values() if t.is_alive()]
+                timers = list(self.timers.values())
             if not futures and not timers:
                 return
-            for t in timers:
-                t.join(timeout)
-            for f in futures:
-                f.exception(timeout=timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(futures)} job(s) running and {len(timers)} scheduled after {timeout}s")
+            if futures:
+                concurrent.futures.wait(futures, timeout=remaining)
+            else:
+                timers[0].join(remaining)
 
 
 class SyncRunner:
-    """Runs each job at once in the caller's thread (CLI tools and some tests)."""
+    """Runs each job at once in the caller's thread (CLI tools and some tests): once, with
+    no retry, so a failure raises to the caller; a delayed job runs at once too, because
+    the caller wants the outcome now and a sleep would only stall it."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -104,7 +129,6 @@ class SyncRunner:
         return True
 
     def enqueue_in(self, delay: float, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
-        time.sleep(max(0.0, delay))
         func(*args)
         return True
 
@@ -179,7 +203,7 @@ def enqueue_in(delay: float, func: Callable, *args, job_id: str, queue: str = "d
     """Queue `func(*args)` to run in `delay` seconds under `job_id`; False if already scheduled.
 
     Used for provider retries (backoff with jitter, honouring Retry-After): RQ's
-    scheduler in RQ mode, a timer in thread mode, a plain sleep in sync mode."""
+    scheduler in RQ mode, a timer in thread mode; sync mode runs it at once."""
     return current_app.extensions["jobs"].enqueue_in(delay, func, *args, job_id=job_id, queue=queue)
 
 

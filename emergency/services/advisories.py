@@ -6,16 +6,17 @@ traveller's confirmation shows the advisory of each destination (`advisory_for`,
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from common.clock import utcnow
+from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import Advisory
-from registry.errors import N_, FieldError, ValidationFailed
+from registry.errors import FieldError, ValidationFailed
 from registry.validation import normalise_country
 
 LEVELS = (0, 1, 2, 3)
@@ -113,7 +114,7 @@ def set_advisory(country: Any, level: Any, text_en: Any, text_fr: Any) -> Adviso
     advisory.level = level
     advisory.text_en = text_en
     advisory.text_fr = text_fr
-    advisory.updated_on = datetime.now(timezone.utc).date()
+    advisory.updated_on = utcnow().date()
     advisory.updated_by = audit.actor_name()
     audit.record("advisory.set", "advisory", code, level=level, previous_level=previous)
     session.commit()

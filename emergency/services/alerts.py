@@ -10,11 +10,12 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from common.clock import utcnow
+from common.i18n import N_
 from emergency.core import audit
 from emergency.core.auth import acting_user
 from emergency.core.database import db_session
 from emergency.core.models import Alert, Incident
-from emergency.core.timeutil import utcnow
 from emergency.jobs.runner import enqueue
 from notify.segments import gsm_safe
 from notify.segments import sms_info as _sms_info
@@ -22,10 +23,6 @@ from notify.segments import sms_info as _sms_info
 CHANNELS = ("email", "sms")
 TEXT_FIELDS = ("subject_en", "subject_fr", "body_en", "body_fr", "sms_en", "sms_fr")
 LIMITS = {"subject": 200, "body": 20000, "sms": 1600}
-
-
-def N_(s: str) -> str:
-    return s
 
 
 class AlertError(ValueError):

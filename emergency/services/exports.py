@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import Incident, IncidentZone
@@ -30,10 +31,6 @@ FORMATS = {
 
 # name -> (English label marked for translation, is a contact detail)
 FIELDS: dict[str, tuple[str, bool]] = {}
-
-
-def N_(s: str) -> str:
-    return s
 
 
 def _field(name: str, label: str, contact: bool = False) -> None:

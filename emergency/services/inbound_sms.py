@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from common.i18n import N_
 from emergency.core.database import db_session
 from emergency.core.i18n import other_language
 from emergency.core.models import AlertRecipient
@@ -24,11 +25,6 @@ def _latest_recipient(phone: str) -> AlertRecipient | None:
     return db_session().scalar(
         select(AlertRecipient).where(AlertRecipient.phone == phone).order_by(AlertRecipient.id.desc()).limit(1)
     )
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; `_bilingual` translates it into both languages."""
-    return message
 
 
 def _bilingual(lang: str, message_id: str, **params) -> str:

@@ -10,10 +10,12 @@ from typing import Mapping
 
 from sqlalchemy import func, select
 
+from common.clock import utcnow
+from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import Incident, IncidentZone
-from emergency.core.timeutil import as_utc, parse_iso, utcnow
+from emergency.core.timeutil import as_utc, parse_iso
 from emergency.services import zones as zones_service
 from emergency.services.zones import ZoneSpec, ZoneSpecError, parse_number
 from geo import countries, formats
@@ -24,10 +26,6 @@ from registry.models import Companion, Traveller
 
 TEXT_KINDS = ("wkt", "cap_polygon", "cap_circle", "corridor")
 MAX_EXTRA_ZONES = zones_service.MAX_ZONES - 1
-
-
-def N_(s: str) -> str:
-    return s
 
 
 class WindowError(ValueError):

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask import current_app
 from sqlalchemy import delete, exists, func, or_, select, update
 
+from common.clock import utcnow
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import AlertRecipient, Incident, SafetyResponse
@@ -34,7 +35,7 @@ _TRIP = Trip.__table__
 
 
 def today_utc() -> date:
-    return datetime.now(timezone.utc).date()
+    return utcnow().date()
 
 
 def trip_is_active(trip: Trip, today: date | None = None) -> bool:

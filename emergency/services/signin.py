@@ -9,13 +9,13 @@ The traveller's session is a plain Flask session key, separate from staff log-in
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
 
 from flask import current_app
 from flask import session as web_session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import update
 
+from common.clock import utcnow
 from emergency.core.database import db_session
 from emergency.core.models import SigninToken
 
@@ -48,7 +48,7 @@ def issue_token(traveller_id: int) -> str:
     """Store a fresh nonce for the traveller and return the signed token (caller commits)."""
     nonce = secrets.token_urlsafe(24)
     db_session().add(SigninToken(nonce=nonce, traveller_id=traveller_id,
-                                 created_at=datetime.now(timezone.utc)))
+                                 created_at=utcnow()))
     return _serializer().dumps([traveller_id, nonce])
 
 
@@ -74,7 +74,7 @@ def consume_token(token: str) -> int:
         update(SigninToken)
         .where(SigninToken.nonce == nonce, SigninToken.traveller_id == traveller_id,
                SigninToken.used_at.is_(None))
-        .values(used_at=datetime.now(timezone.utc))
+        .values(used_at=utcnow())
     ).rowcount
     session.commit()
     if claimed == 1:

@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
+from common.i18n import N_
 from geo.errors import GeoError
 from geo.sources import zone_from_stored
 from geo.zones import Zone, circle
@@ -31,10 +32,6 @@ from registry.affected import AffectedStop, affected_travellers, count_affected,
 MAX_ZONES = 10
 MAX_LABEL = 200
 MAX_MESSAGE = 500  # appended to SMS too: keep it short
-
-
-def N_(s: str) -> str:
-    return s
 
 
 class ZoneSpecError(ValueError):

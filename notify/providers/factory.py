@@ -10,7 +10,9 @@ from typing import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
-from ..errors import N_, NotifyError
+from common.i18n import N_
+
+from ..errors import NotifyError
 from .base import EmailProvider, SmsProvider
 from .outbox import OutboxEmail, OutboxSms
 

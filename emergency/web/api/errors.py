@@ -1,12 +1,32 @@
 """The one error shape of every /api/v1 blueprint: `{"error": code, "message": text}` with
 the message in the caller's language (Accept-Language), plus `fields` where a field is to
 blame. Views return `error_response(...)` or raise through `abort(error_response(...))`;
-`register_error_handlers` gives each API blueprint the same answers for 400, 404, 405 and 413.
+the bearer-token checks (`core.auth.api_role_required`) abort with 401 or 403.
+
+`register_error_handlers` gives each API blueprint the same answers for the HTTP errors a
+view can raise. A URL no route matches, or a method no route takes, fails before any
+blueprint is chosen: `register_app_error_handlers` answers those in the same shape when the
+path is under /api/v1 and leaves every other path to Flask's own pages.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Flask, abort, jsonify, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+API_PREFIX = "/api/v1"
+
+# status: (stable code, message). Lazy, so each answer is in the language of its request.
+HTTP_ERRORS = {
+    400: ("bad_request", _l("The request is not valid.")),
+    401: ("unauthorized", _l("A valid bearer token is required.")),
+    403: ("forbidden", _l("Your role does not allow this.")),
+    404: ("not_found", _l("Not found.")),
+    405: ("method_not_allowed", _l("This method is not allowed here.")),
+    413: ("too_large", _l("The request is too large.")),
+    500: ("internal_error", _l("Something went wrong on our side. Please try again later.")),
+}
 
 
 def error_response(status: int, code: str, message: str, **extra):
@@ -24,21 +44,35 @@ def json_body() -> dict:
     return data
 
 
+def http_error_response(error: HTTPException):
+    """An HTTP error Flask or a view raised (abort(404), an oversized body, a refused token),
+    in the API's shape, with the headers that status calls for."""
+    code, message = HTTP_ERRORS[error.code]
+    response = error_response(error.code, code, str(message))
+    if error.code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    allowed = getattr(error, "valid_methods", None)
+    if error.code == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
 def register_error_handlers(bp: Blueprint) -> None:
-    """The errors Flask raises inside a view (abort, oversized bodies) in the API's shape."""
+    """The errors raised inside this blueprint's views, in the API's shape."""
+    for status in HTTP_ERRORS:
+        bp.register_error_handler(status, http_error_response)
 
-    @bp.errorhandler(400)
-    def _bad_request(_e):
-        return error_response(400, "bad_request", _("The request is not valid."))
 
-    @bp.errorhandler(404)
-    def _not_found(_e):
-        return error_response(404, "not_found", _("Not found."))
+def is_api_path(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
-    @bp.errorhandler(405)
-    def _not_allowed(_e):
-        return error_response(405, "method_not_allowed", _("This method is not allowed here."))
 
-    @bp.errorhandler(413)
-    def _too_large(_e):
-        return error_response(413, "too_large", _("The request is too large."))
+def register_app_error_handlers(app: Flask) -> None:
+    """Unknown URLs and wrong methods under /api/v1 in the API's shape; other paths keep
+    Flask's pages (returning the exception lets Flask render it as it would have)."""
+
+    def routing_error(error: HTTPException):
+        return http_error_response(error) if is_api_path(request.path) else error
+
+    app.register_error_handler(404, routing_error)
+    app.register_error_handler(405, routing_error)

@@ -6,12 +6,11 @@ validate, commit and audit, and show errors in the reader's language.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from common.clock import utcnow
 from emergency.core.auth import role_required
 from emergency.core.i18n import current_language
 from emergency.core.i18n_errors import translate
@@ -60,7 +59,7 @@ def new_incident():
     form = IncidentForm()
     errors: dict[str, str] = {}
     if request.method == "GET" and not form.starts_at.data:
-        form.starts_at.data = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M")
+        form.starts_at.data = utcnow().strftime("%Y-%m-%dT%H:%M")
     if request.method == "POST":
         form_ok = form.validate()
         zone, start, end, errors = _zone_and_window(request.form, request.files)

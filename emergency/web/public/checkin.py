@@ -10,7 +10,7 @@ incident is active. Audit entries hold ids, never names or contacts.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import shapely
 from flask import Blueprint, abort, render_template, request
@@ -18,6 +18,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from common.clock import utcnow
+from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.i18n import current_language
@@ -26,7 +28,7 @@ from emergency.core.rate_limits import CHECKIN_PER_IP, limiter
 from emergency.services.responses import record_response
 from emergency.web.public.registration import consent_error, consent_version, errors_by_field
 from geo import countries
-from registry.errors import N_, FieldError, ValidationFailed
+from registry.errors import FieldError, ValidationFailed
 from registry.models import Stop, Traveller, Trip
 from registry.service import ErrorCollector, find_traveller_by_contact, is_blank
 from registry.validation import normalise_email, normalise_language, normalise_name, normalise_phone
@@ -143,11 +145,11 @@ def check_in(incident: Incident, clean: dict, answer: str, message: str | None) 
     """Merge or create the traveller, place them in the zone, record their answer.
     Returns (traveller, whether an existing record was used). Commits."""
     session = db_session()
-    today = datetime.now(timezone.utc).date()
+    today = utcnow().date()
     traveller = find_traveller_by_contact(session, email=clean["email"], phone=clean["phone"])
     merged = traveller is not None
     if traveller is None:
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         traveller = Traveller(given_name=clean["given_name"], family_name=clean["family_name"],
                               email=clean["email"], phone=clean["phone"], language=clean["language"],
                               source="checkin", consent_at=now, consent_version=consent_version(),

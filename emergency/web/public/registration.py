@@ -26,6 +26,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.i18n import current_language
@@ -33,7 +34,7 @@ from emergency.core.i18n_errors import translate
 from emergency.core.rate_limits import REGISTER_PER_IP, limiter
 from emergency.services.consent import CONSENT_VERSION
 from geo import countries
-from registry.errors import N_, FieldError, ValidationFailed
+from registry.errors import FieldError, ValidationFailed
 from registry.household import MAX_CONTACTS, CompanionInput, ContactInput
 from registry.models import AGE_BANDS, MAX_COMPANIONS, TRIP_PURPOSES
 from registry.service import (
