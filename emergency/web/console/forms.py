@@ -14,6 +14,7 @@ from wtforms import (
     HiddenField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -21,12 +22,6 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import DataRequired, Length, Optional
-
-try:  # WTForms >= 3.3 deprecates (value, label) tuples in favour of SelectChoice
-    from wtforms import SelectChoice as _Choice
-except ImportError:  # pragma: no cover - older WTForms
-    def _Choice(value, label):
-        return (value, label)
 
 ZONE_KINDS = ("draw", "upload", "text", "countries", "circle")
 CHANNELS = ("email", "sms")
@@ -54,9 +49,9 @@ class IncidentForm(FlaskForm):
                           render_kw={"type": "datetime-local"})
     zone_kind = RadioField(
         _l("Zone"), default="draw",
-        choices=[_Choice("draw", _l("Draw on the map")), _Choice("upload", _l("Upload a file")),
-                 _Choice("text", _l("WKT or CAP text")), _Choice("countries", _l("Countries")),
-                 _Choice("circle", _l("Circle"))],
+        choices=[SelectChoice("draw", _l("Draw on the map")), SelectChoice("upload", _l("Upload a file")),
+                 SelectChoice("text", _l("WKT or CAP text")), SelectChoice("countries", _l("Countries")),
+                 SelectChoice("circle", _l("Circle"))],
     )
     zone_geojson = HiddenField()
     zone_file = FileField(_l("Zone file"), render_kw={
@@ -76,9 +71,9 @@ class AlertForm(FlaskForm):
 
     kind = SelectField(
         _l("Kind of message"),
-        choices=[_Choice("safety_check", _l("Safety check (asks for an answer)")),
-                 _Choice("information", _l("Information (no answer requested)")),
-                 _Choice("all_clear", _l("All clear (incident over)"))],
+        choices=[SelectChoice("safety_check", _l("Safety check (asks for an answer)")),
+                 SelectChoice("information", _l("Information (no answer requested)")),
+                 SelectChoice("all_clear", _l("All clear (incident over)"))],
         default="safety_check",
     )
     subject_en = StringField(_l("Subject (English)"), validators=[DataRequired(), Length(max=200)])
@@ -90,7 +85,7 @@ class AlertForm(FlaskForm):
     sms_fr = TextAreaField(_l("SMS (French)"), validators=[DataRequired(), Length(max=1600)],
                            render_kw={"rows": 4, "data-sms-counter": "sms-fr-count"})
     channels = MultiCheckboxField(
-        _l("Channels"), choices=[_Choice("email", _l("Email")), _Choice("sms", _l("SMS"))],
+        _l("Channels"), choices=[SelectChoice("email", _l("Email")), SelectChoice("sms", _l("SMS"))],
         default=list(CHANNELS), validators=[DataRequired(message=_l("Choose at least one channel."))],
     )
 
