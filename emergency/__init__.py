@@ -13,7 +13,15 @@ from pathlib import Path
 
 from flask import Flask
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def template_folder(package_dir: Path = PACKAGE_DIR) -> Path:
+    """Where the Jinja templates are: `emergency/templates` in an installed wheel (the build
+    copies the repository's top-level `templates/` there, see setup.py), else the checkout's
+    `templates/` beside the package (editable installs, running from a clone)."""
+    packaged = package_dir / "templates"
+    return packaged if packaged.is_dir() else package_dir.parent / "templates"
 
 
 def create_app(config_overrides: dict | None = None) -> Flask:
@@ -26,7 +34,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(template_folder()),
         static_folder="static",
         instance_relative_config=True,
     )
