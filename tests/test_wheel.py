@@ -26,12 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("emergency", "registry", "geo", "notify")
 NOT_SHIPPED = ("devtools", "tests", "bench", "tools")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-# What a build copies from the checkout: everything but version control, virtualenvs and
-# build leftovers (a stale build/lib would otherwise end up in the wheel).
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "instance", "__pycache__", "*.pyc", "*.egg-info",
-    ".pytest_cache", ".hypothesis", "node_modules", "test-artifacts",
-)
+# The wheel is built from a copy of the checkout without version control, virtualenvs,
+# local data and build leftovers (a stale build/lib would otherwise end up in the wheel).
+SKIP_ANYWHERE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache", ".hypothesis", "node_modules")
+SKIP_FROM_ROOT = {".git", ".venv", "build", "dist", "instance", "test-artifacts", "bench/results"}
 
 # Runs inside the installed venv: builds the app and asks for pages in both languages.
 PROBE = r"""
@@ -80,6 +78,11 @@ def _clean_env(**extra: str) -> dict:
     return env
 
 
+def _skip_when_copying(directory: str, names: list[str]) -> set[str]:
+    relative = Path(directory).relative_to(ROOT)
+    return set(SKIP_ANYWHERE(directory, names)) | {n for n in names if (relative / n).as_posix() in SKIP_FROM_ROOT}
+
+
 def _files_under(root: Path) -> set[str]:
     return {
         p.relative_to(root).as_posix()
@@ -100,11 +103,11 @@ def built(tmp_path_factory):
         pytest.skip(f"pip cannot reach the package index: {probe.stderr.strip().splitlines()[-1:]}")
 
     source = work / "source"
-    shutil.copytree(ROOT, source, ignore=COPY_IGNORE)
+    shutil.copytree(ROOT, source, ignore=_skip_when_copying)
     dist = work / "dist"
     # --verbose shows the build backend's warnings.
     build = _check(_run([sys.executable, "-m", "pip", "wheel", "--verbose", "--no-deps", "--wheel-dir", dist, source],
-                        cwd=work), "pip wheel")
+                        cwd=work, env=_clean_env()), "pip wheel")
     (wheel,) = dist.glob("*.whl")
 
     venv = work / "venv"
