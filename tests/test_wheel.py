@@ -1,7 +1,7 @@
 """The wheel works: built from this checkout and installed (not editable) into a fresh
 virtualenv with the pinned dependencies, it migrates a database and serves the public and
 console pages in English and French, from a directory where nothing of the checkout can be
-imported. It ships the four packages with their data (templates, translations, static
+imported. It ships the five packages with their data (templates, translations, static
 assets, migrations, the OpenAPI document, the country layer) and none of the development
 folders (devtools, tests, bench, tools).
 
@@ -23,7 +23,7 @@ import pytest
 pytestmark = pytest.mark.wheel
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("emergency", "registry", "geo", "notify")
+PACKAGES = ("common", "emergency", "registry", "geo", "notify")
 NOT_SHIPPED = ("devtools", "tests", "bench", "tools")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The wheel is built from a copy of the checkout without version control, virtualenvs,
