@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emergency.test_browser import live_server, page  # noqa: F401  (fixtures)
+from tests.emergency.web.console.test_browser import live_server, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from registry.service import StopInput, TravellerInput, register_traveller
 from tests.conftest import IN_CI, PASSWORD, _make_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts"
 TODAY = date.today()
 
 pytestmark = pytest.mark.browser
