@@ -1,17 +1,24 @@
 """Shared fixtures, in the style of Flask's tutorial: `app`, `client`, `runner`.
 
-Every test app gets a fresh, migrated database. `backend_session` runs a test on SQLite and
-on PostgreSQL+PostGIS with the same assertions; PostGIS and Redis tests are skipped when
+Every test app gets a fresh, migrated database; `make_app` builds more of them (another
+configuration, another database). `backend_session` and `backend_app` run a test on SQLite
+and on PostgreSQL+PostGIS with the same assertions; PostGIS and Redis tests are skipped when
 those servers are absent, except under CI=true where their absence is a failure.
+
+The factories put people and incidents where a test needs them: `make_traveller` and
+`make_incident` go through the API as a coordinator would; `insert_traveller` writes registry
+rows directly (for tests of what reads them, and for what the API would refuse).
 """
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -160,16 +167,46 @@ def _make_app(url: str, **overrides):
 
 
 @pytest.fixture
+def make_app(tmp_path):
+    """`make_app(url=None, **overrides)`: a test app on `url`, or on a fresh SQLite file of the
+    test's own, with its users and their API tokens; its engine is closed after the test."""
+    apps = []
+
+    def make(url: str | None = None, **overrides):
+        app = _make_app(url or f"sqlite:///{tmp_path / f'app{len(apps)}.db'}", **overrides)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
 def app_overrides():
     """Override in a test module to change the app's configuration."""
     return {}
 
 
 @pytest.fixture
-def app(tmp_path, app_overrides):
-    app = _make_app(f"sqlite:///{tmp_path / 'app.db'}", **app_overrides)
-    yield app
-    app.extensions["db_engine"].dispose()
+def app(make_app, app_overrides):
+    return make_app(**app_overrides)
+
+
+@pytest.fixture
+def backend_app(make_app, database_url):
+    """A test app on SQLite and on PostgreSQL+PostGIS (a module makes it its `app` to run every
+    test on both)."""
+    return make_app(database_url)
+
+
+@pytest.fixture
+def backend_db(backend_app):
+    """A backend app's session, inside its app context, on SQLite and on PostgreSQL+PostGIS."""
+    from emergency.core.database import db_session
+
+    with backend_app.app_context():
+        yield db_session()
 
 
 @pytest.fixture
@@ -216,6 +253,80 @@ def login_as(client):
 
 def api_headers(app, email: str = "coordinator@example.org") -> dict:
     return {"Authorization": f"Bearer {app.config['TEST_API_TOKENS'][email]}"}
+
+
+def stop(country: str = "PT", place: str | None = None, lat: float | None = None, lon: float | None = None,
+         days_before: int = 1, days_after: int = 3) -> dict:
+    """One stop of an API registration, from `days_before` days ago to `days_after` days ahead,
+    so that an incident starting now finds it."""
+    today = date.today()
+    return {"country": country, "place": place, "lat": lat, "lon": lon,
+            "arrival": (today - timedelta(days=days_before)).isoformat(),
+            "departure": (today + timedelta(days=days_after)).isoformat()}
+
+
+def post_traveller(client, app, given_name: str, *, email: str | None = None, phone: str | None = None,
+                   language: str = "en", family_name: str = "Roy", stops: list[dict] | None = None) -> int:
+    """Register a traveller through POST /api/v1/travellers as a coordinator (in Lisbon, unless
+    `stops` says otherwise); fails the test unless the API accepts them. Returns their id."""
+    response = client.post("/api/v1/travellers", headers=api_headers(app), json={
+        "given_name": given_name, "family_name": family_name, "email": email, "phone": phone,
+        "language": language, "stops": stops if stops is not None else [stop("PT", place="Lisbon")]})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def post_incident(client, app, title: str = "Floods", *, lat: float = 38.72, lon: float = -9.14,
+                  radius_km: float = 30, **fields) -> int:
+    """Open an incident through POST /api/v1/incidents as a coordinator: a circle (Lisbon,
+    30 km, unless told otherwise), or any other body `fields` give (zone, zones, starts_at...);
+    fails the test unless the API accepts it. Returns its id."""
+    body = {"title": title, "zone": {"circle": {"lat": lat, "lon": lon, "radius_km": radius_km}}, **fields}
+    response = client.post("/api/v1/incidents", headers=api_headers(app), json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+@pytest.fixture
+def make_traveller(client, app):
+    """`post_traveller` on this test's app and client."""
+    return functools.partial(post_traveller, client, app)
+
+
+@pytest.fixture
+def make_incident(client, app):
+    """`post_incident` on this test's app and client."""
+    return functools.partial(post_incident, client, app)
+
+
+_traveller_numbers = itertools.count(1)
+
+
+def insert_traveller(session, *stops: dict, commit: bool = True, **fields):
+    """Insert a traveller with one trip holding `stops` straight into the registry's tables,
+    without the validation registration applies. Each stop gives the columns of a `Stop`
+    (country, place, lat, lon, arrival, departure...); its precision is "point" when it has
+    coordinates and "country" otherwise, unless it says. `fields` give the traveller's columns
+    (a unique name and email unless given). A traveller without stops has no trip. Committed,
+    or only flushed with commit=False (the session's own rows). Returns the traveller."""
+    from registry.models import Stop, Traveller, Trip
+
+    n = next(_traveller_numbers)
+    traveller = Traveller(**{"given_name": "Test", "family_name": f"Traveller {n}",
+                             "email": f"t{n}@example.org", **fields})
+    session.add(traveller)
+    session.flush()  # the trip and its stops carry the traveller's id
+    if stops:
+        trip = Trip(traveller_id=traveller.id)
+        session.add(trip)
+        for values in stops:
+            precision = values.get("precision") or ("point" if values.get("lat") is not None else "country")
+            trip.stops.append(Stop(traveller_id=traveller.id, **{**values, "precision": precision}))
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+    return traveller
 
 
 def flushed_redis(url: str) -> Iterator[str]:

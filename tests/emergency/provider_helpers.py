@@ -1,15 +1,13 @@
 """Helpers for app tests against the fake SendGrid and Twilio."""
 from __future__ import annotations
 
-from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from devtools.fake_providers import FakeSendGrid, FakeTwilio
-from tests.conftest import api_headers
+from tests.conftest import api_headers, post_incident
 
 PUBLIC = "https://consular.test"
 SID, TOKEN, KEY = "AC" + "5" * 32, "fake-twilio-token", "SG.fake-key"
-TODAY = date.today()
 
 
 def start_fakes(**options) -> tuple[FakeSendGrid, FakeTwilio]:
@@ -42,20 +40,10 @@ def client_transport(client):
     return send
 
 
-def register(client, app, name, email, phone, language, country="PT", place="Lisbon"):
-    response = client.post("/api/v1/travellers", headers=api_headers(app), json={
-        "given_name": name, "family_name": "Roy", "email": email, "phone": phone, "language": language,
-        "stops": [{"country": country, "place": place, "arrival": (TODAY - timedelta(days=1)).isoformat(),
-                   "departure": (TODAY + timedelta(days=3)).isoformat()}]})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 def send_alert(client, app, channels=("email", "sms"), lat=38.72, lon=-9.14) -> int:
     headers = api_headers(app)
-    incident = client.post("/api/v1/incidents", headers=headers, json={
-        "title": "Floods", "zone": {"circle": {"lat": lat, "lon": lon, "radius_km": 30}}}).get_json()
-    alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers,
+    incident_id = post_incident(client, app, "Floods", lat=lat, lon=lon)
+    alert = client.post(f"/api/v1/incidents/{incident_id}/alerts", headers=headers,
                         json={"channels": list(channels)}).get_json()
     assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
     return alert["id"]

@@ -6,13 +6,14 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from emergency.core.database import make_engine
 from geo.zones import circle
 from registry.affected import external_ids, find_affected
-from registry.models import Stop, Traveller, Trip
-from tests.conftest import _migrated_sqlite_template
+from registry.models import Stop
+from tests.conftest import _migrated_sqlite_template, insert_traveller
 
 START, END = date(2025, 3, 10), date(2025, 3, 20)
 DURING = (date(2025, 3, 8), date(2025, 3, 15))
@@ -33,22 +34,12 @@ def add_stop(session, point=MONTREAL, country="CA", dates=DURING, external_id=No
              precision="point", commit=True) -> Stop:
     """A new traveller with one trip of one stop at `point`, or in `country` only when `point`
     is None. Committed, or only flushed with commit=False (the session's own rows)."""
-    traveller = Traveller(external_id=external_id, given_name="Test", family_name="Traveller",
-                          email="t@example.org")
-    session.add(traveller)
-    session.flush()
-    trip = Trip(traveller_id=traveller.id)
-    session.add(trip)
     lat, lon = point if point else (None, None)
-    stop = Stop(traveller_id=traveller.id, country=country, lat=lat, lon=lon,
-                precision="country" if point is None else precision,
-                arrival=dates[0], departure=dates[1])
-    trip.stops.append(stop)
-    if commit:
-        session.commit()
-    else:
-        session.flush()
-    return stop
+    traveller = insert_traveller(session, {"country": country, "lat": lat, "lon": lon,
+                                           "precision": "country" if point is None else precision,
+                                           "arrival": dates[0], "departure": dates[1]},
+                                 external_id=external_id, commit=commit)
+    return session.scalars(select(Stop).where(Stop.traveller_id == traveller.id)).one()
 
 
 def found(session, zone=OTTAWA_300, start=START, end=END) -> list[str]:

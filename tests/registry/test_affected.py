@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from geo.zones import circle, parse_geojson
 from registry.affected import AffectedStop, _round_3, count_affected, external_ids, find_affected
-from registry.models import Stop, Traveller, Trip
+from registry.models import Traveller
+from tests.conftest import insert_traveller
 
 UTC = timezone.utc
 START = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -36,18 +37,11 @@ _counter = iter(range(1, 10_000))
 def add_traveller(session, *stops, external_id=None) -> Traveller:
     """A traveller with one trip; each stop is (precision, country, (lat, lon)|None, dates)."""
     n = next(_counter)
-    traveller = Traveller(external_id=external_id or f"T{n}", given_name="Test",
-                          family_name=f"Traveller {n}", email=f"t{n}@example.org")
-    session.add(traveller)
-    session.flush()
-    trip = Trip(traveller_id=traveller.id)
-    session.add(trip)
-    for precision, country, point, (arrival, departure) in stops:
-        lat, lon = point if point else (None, None)
-        trip.stops.append(Stop(traveller_id=traveller.id, country=country, lat=lat, lon=lon,
-                               precision=precision, place=None, arrival=arrival, departure=departure))
-    session.commit()
-    return traveller
+    return insert_traveller(session, *({"precision": precision, "country": country,
+                                        "lat": point[0] if point else None, "lon": point[1] if point else None,
+                                        "arrival": arrival, "departure": departure}
+                                       for precision, country, point, (arrival, departure) in stops),
+                            external_id=external_id or f"T{n}")
 
 
 def ids(session, rows: list[AffectedStop]) -> list[str]:

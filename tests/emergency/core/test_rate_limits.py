@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import _make_app
-
 
 @pytest.fixture
 def app_overrides():
@@ -85,22 +83,17 @@ def test_checkins_are_limited_to_ten_an_hour_per_ip(client, app):
     assert client.post(url, data={}, **ip("10.0.4.2")).status_code == 400
 
 
-def test_limits_can_be_switched_off_by_configuration(tmp_path):
-    app = _make_app(f"sqlite:///{tmp_path / 'off.db'}", RATELIMIT_ENABLED=False)
-    client = app.test_client()
-    try:
-        assert all(client.post("/my", data={"email": "a@example.org"}).status_code == 200 for _ in range(8))
-    finally:
-        app.extensions["db_engine"].dispose()
+def test_limits_can_be_switched_off_by_configuration(make_app):
+    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    assert all(client.post("/my", data={"email": "a@example.org"}).status_code == 200 for _ in range(8))
 
 
 # --- CSRF -------------------------------------------------------------------------------
 
 @pytest.fixture
-def csrf_client(tmp_path):
-    app = _make_app(f"sqlite:///{tmp_path / 'csrf.db'}", WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False)
-    yield app, app.test_client()
-    app.extensions["db_engine"].dispose()
+def csrf_client(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False)
+    return app, app.test_client()
 
 
 def token_from(page: bytes) -> str:

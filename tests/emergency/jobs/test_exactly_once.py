@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from notify.models import Delivery
-from tests.conftest import _make_app, _reset_postgres
+from tests.conftest import _reset_postgres
 from tests.emergency.provider_helpers import provider_config, send_alert, start_fakes
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgis]
@@ -156,10 +156,10 @@ def workers(tmp_path):
         holder["workers"].stop_all()
 
 
-def test_a_worker_killed_between_sms_batches_loses_and_repeats_nothing(pg_url, redis_url, fakes, workers, tmp_path):
+def test_a_worker_killed_between_sms_batches_loses_and_repeats_nothing(pg_url, redis_url, fakes, workers, tmp_path, make_app):
     sendgrid, twilio = fakes
-    app = _make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000,
-                    **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
+    app = make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000,
+                   **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
     client = app.test_client()
     people(client, app)
     pool = workers["workers"] = Workers(app, tmp_path)
@@ -218,11 +218,11 @@ def throwaway_redis(tmp_path):
     state["proc"].wait(timeout=10)
 
 
-def test_redis_restarting_mid_alert_loses_and_repeats_nothing(pg_url, fakes, workers, throwaway_redis, tmp_path):
+def test_redis_restarting_mid_alert_loses_and_repeats_nothing(pg_url, fakes, workers, throwaway_redis, tmp_path, make_app):
     sendgrid, twilio = fakes
     url, restart_redis = throwaway_redis
-    app = _make_app(pg_url, JOBS_MODE="rq", REDIS_URL=url, APPROVAL_THRESHOLD=1000,
-                    **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
+    app = make_app(pg_url, JOBS_MODE="rq", REDIS_URL=url, APPROVAL_THRESHOLD=1000,
+                   **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
     client = app.test_client()
     people(client, app)
     pool = workers["workers"] = Workers(app, tmp_path)
@@ -249,11 +249,11 @@ def test_redis_restarting_mid_alert_loses_and_repeats_nothing(pg_url, fakes, wor
     assert_exactly_once(app, alert_id, twilio, "sms")
 
 
-def test_providers_failing_30_percent_of_calls_still_deliver_everything_once(pg_url, redis_url, workers, tmp_path):
+def test_providers_failing_30_percent_of_calls_still_deliver_everything_once(pg_url, redis_url, workers, tmp_path, make_app):
     options = dict(failure_rate=0.3, seed=5, retry_after="1", timeout_seconds=1.5)
     sendgrid, twilio = start_fakes(**options)
     try:
-        app = _make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000, **provider_config(
+        app = make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000, **provider_config(
             sendgrid, twilio, SMS_BATCH_SIZE=10, EMAIL_BATCH_SIZE=20, PROVIDER_TIMEOUT=0.5,
             DELIVERY_RETRY_BASE=0.2, DELIVERY_RETRY_CAP=2, DELIVERY_MAX_ATTEMPTS=25, DELIVERY_STALE_SECONDS=60, JOB_TIMEOUT=50))
         client = app.test_client()

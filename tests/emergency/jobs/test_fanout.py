@@ -4,15 +4,12 @@ rerun adds none."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from notify.models import Delivery
-from tests.conftest import api_headers
-
-TODAY = date.today()
+from tests.conftest import api_headers, stop
 
 
 @pytest.fixture
@@ -21,21 +18,17 @@ def app_overrides():
 
 
 @pytest.fixture
-def sent_alert(client, app, monkeypatch):
+def sent_alert(client, app, make_traveller, make_incident, monkeypatch):
     from emergency.jobs import fanout as tasks
 
     monkeypatch.setattr(tasks, "_SLICE_BATCHES", 1)  # several slices per language
     headers = api_headers(app)
     for i in range(8):
         lang = "fr" if i in (1, 4, 6) else "en"
-        assert client.post("/api/v1/travellers", headers=headers, json={
-            "given_name": f"T{i}", "family_name": "Roy", "email": f"t{i}@example.org",
-            "phone": f"+33 6 12 34 56 7{i}", "language": lang,
-            "stops": [{"country": "FR", "place": "Paris", "arrival": TODAY.isoformat(),
-                       "departure": (TODAY + timedelta(days=2)).isoformat()}]}).status_code == 201
-    incident = client.post("/api/v1/incidents", headers=headers, json={
-        "title": "Paris", "zone": {"circle": {"lat": 48.85, "lon": 2.35, "radius_km": 20}}}).get_json()
-    alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers, json={}).get_json()
+        make_traveller(f"T{i}", email=f"t{i}@example.org", phone=f"+33 6 12 34 56 7{i}", language=lang,
+                       stops=[stop("FR", place="Paris", days_before=0, days_after=2)])
+    incident_id = make_incident("Paris", lat=48.85, lon=2.35, radius_km=20)
+    alert = client.post(f"/api/v1/incidents/{incident_id}/alerts", headers=headers, json={}).get_json()
     assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
     return alert["id"]
 

@@ -8,15 +8,13 @@ in a Redis list, so the order is read from what happened, not from timings.
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
 
 import pytest
 from redis import Redis
 
 from emergency.jobs.runner import job
-from tests.conftest import _make_app, api_headers, flushed_redis, run_worker
+from tests.conftest import api_headers, flushed_redis, run_worker, stop
 
-TODAY = date.today()
 REDIS_URL = os.environ.get("TEST_REDIS_PRIORITY_URL", "redis://127.0.0.1:6379/14")  # not conftest's db 15
 ORDER_KEY = "test:priorities:order"
 BACKLOG = 200
@@ -61,27 +59,19 @@ def priority_redis():
 
 
 @pytest.fixture
-def app(tmp_path, priority_redis):
-    app = _make_app(f"sqlite:///{tmp_path / 'app.db'}", JOBS_MODE="rq", REDIS_URL=priority_redis,
-                    SMS_BATCH_SIZE=1, EMAIL_BATCH_SIZE=1)
-    yield app
-    app.extensions["db_engine"].dispose()
+def app(make_app, priority_redis):
+    return make_app(JOBS_MODE="rq", REDIS_URL=priority_redis, SMS_BATCH_SIZE=1, EMAIL_BATCH_SIZE=1)
 
 
 @pytest.fixture
-def drafted_alert(client, app):
+def drafted_alert(client, app, make_traveller, make_incident):
     """Four travellers in Paris and a draft alert to them by email and SMS (8 one-message batches)."""
     headers = api_headers(app)
     for i in range(4):
-        response = client.post("/api/v1/travellers", headers=headers, json={
-            "given_name": f"T{i}", "family_name": "Roy", "email": f"t{i}@example.org",
-            "phone": f"+33 6 12 34 56 7{i}", "language": "fr" if i % 2 else "en",
-            "stops": [{"country": "FR", "place": "Paris", "arrival": TODAY.isoformat(),
-                       "departure": (TODAY + timedelta(days=2)).isoformat()}]})
-        assert response.status_code == 201
-    incident = client.post("/api/v1/incidents", headers=headers, json={
-        "title": "Paris", "zone": {"circle": {"lat": 48.85, "lon": 2.35, "radius_km": 20}}}).get_json()
-    return client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers, json={}).get_json()["id"]
+        make_traveller(f"T{i}", email=f"t{i}@example.org", phone=f"+33 6 12 34 56 7{i}",
+                       language="fr" if i % 2 else "en", stops=[stop("FR", place="Paris", days_before=0, days_after=2)])
+    incident_id = make_incident("Paris", lat=48.85, lon=2.35, radius_km=20)
+    return client.post(f"/api/v1/incidents/{incident_id}/alerts", headers=headers, json={}).get_json()["id"]
 
 
 def queue_backlog(app, alert_id: int) -> None:

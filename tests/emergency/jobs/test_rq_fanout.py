@@ -1,35 +1,25 @@
 """The fan-out on the real job stack: RQ on Redis and a separate `emergency worker` process."""
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from notify.models import Delivery, OutboxMessage
-from tests.conftest import _make_app, api_headers, run_worker
-
-TODAY = date.today()
+from tests.conftest import api_headers, run_worker, stop
 
 
 @pytest.fixture
-def app(database_url, redis_url):
-    app = _make_app(database_url, JOBS_MODE="rq", REDIS_URL=redis_url)
-    yield app
-    app.extensions["db_engine"].dispose()
+def app(make_app, database_url, redis_url):
+    return make_app(database_url, JOBS_MODE="rq", REDIS_URL=redis_url)
 
 
-def test_alert_is_delivered_once_by_rq_workers_even_if_queued_twice(client, app):
+def test_alert_is_delivered_once_by_rq_workers_even_if_queued_twice(client, app, make_traveller, make_incident):
     headers = api_headers(app)
     for i in range(5):
-        client.post("/api/v1/travellers", headers=headers, json={
-            "given_name": f"T{i}", "family_name": "Roy", "email": f"t{i}@example.org",
-            "phone": f"+33 6 12 34 56 7{i}", "language": "fr" if i % 2 else "en",
-            "stops": [{"country": "FR", "place": "Paris", "arrival": TODAY.isoformat(),
-                       "departure": (TODAY + timedelta(days=2)).isoformat()}]})
-    incident = client.post("/api/v1/incidents", headers=headers, json={
-        "title": "Paris", "zone": {"circle": {"lat": 48.85, "lon": 2.35, "radius_km": 20}}}).get_json()
-    alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers, json={}).get_json()
+        make_traveller(f"T{i}", email=f"t{i}@example.org", phone=f"+33 6 12 34 56 7{i}",
+                       language="fr" if i % 2 else "en", stops=[stop("FR", place="Paris", days_before=0, days_after=2)])
+    incident_id = make_incident("Paris", lat=48.85, lon=2.35, radius_km=20)
+    alert = client.post(f"/api/v1/incidents/{incident_id}/alerts", headers=headers, json={}).get_json()
     assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
 
     with app.app_context():

@@ -14,7 +14,7 @@ import pytest
 from redis import Redis
 
 from emergency.jobs.runner import job
-from tests.conftest import _make_app, flushed_redis, run_worker
+from tests.conftest import flushed_redis, run_worker
 
 REDIS_URL = os.environ.get("TEST_REDIS_HEAP_URL", "redis://127.0.0.1:6379/12")  # 14, 15: other tests
 SEEN_KEY = "test:worker-heap:seen"
@@ -36,10 +36,8 @@ def heap_redis():
 
 
 @pytest.fixture
-def app(tmp_path, heap_redis):
-    app = _make_app(f"sqlite:///{tmp_path / 'app.db'}", JOBS_MODE="rq", REDIS_URL=heap_redis)
-    yield app
-    app.extensions["db_engine"].dispose()
+def app(make_app, heap_redis):
+    return make_app(JOBS_MODE="rq", REDIS_URL=heap_redis)
 
 
 @pytest.mark.parametrize("mode", [["--simple"], []], ids=["simple worker", "forking worker"])

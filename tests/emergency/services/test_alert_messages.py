@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from emergency.core.models import Alert
-from tests.emergency.provider_helpers import provider_config, register, send_alert, start_fakes
+from tests.emergency.provider_helpers import provider_config, send_alert, start_fakes
 
 
 @pytest.fixture
@@ -22,11 +22,11 @@ def app_overrides(fakes):
     return provider_config(*fakes, EMAIL_BATCH_SIZE=1000)
 
 
-def test_english_and_french_travellers_share_one_request_and_read_their_own_language_first(client, app, fakes):
+def test_english_and_french_travellers_share_one_request_and_read_their_own_language_first(client, app, fakes, make_traveller):
     sendgrid, _ = fakes
-    ids = {"zoe@example.org": register(client, app, "Zoé", "zoe@example.org", None, "fr"),
-           "ann@example.org": register(client, app, "Ann", "ann@example.org", None, "en"),
-           "luc@example.org": register(client, app, "Luc", "luc@example.org", None, "fr")}
+    ids = {"zoe@example.org": make_traveller("Zoé", email="zoe@example.org", language="fr"),
+           "ann@example.org": make_traveller("Ann", email="ann@example.org", language="en"),
+           "luc@example.org": make_traveller("Luc", email="luc@example.org", language="fr")}
     alert_id = send_alert(client, app, channels=["email"])
     with app.app_context():
         from emergency.core.database import db_session

@@ -2,8 +2,6 @@
 (encoding, segments per language, total segments, the GSM-7-safe French variant)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 from sqlalchemy import select
 
@@ -12,30 +10,16 @@ from emergency.services.composer import estimate, received_body
 from notify.segments import is_gsm7, sms_info
 from tests.conftest import api_headers
 
-TODAY = date.today()
-
-
-def register(client, app, name, phone, lang, email=None):
-    response = client.post("/api/v1/travellers", headers=api_headers(app), json={
-        "given_name": name, "family_name": "Roy", "email": email, "phone": phone, "language": lang,
-        "stops": [{"country": "PT", "place": "Lisbon", "arrival": (TODAY - timedelta(days=1)).isoformat(),
-                   "departure": (TODAY + timedelta(days=3)).isoformat()}],
-    })
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
 
 @pytest.fixture
-def incident_id(client, app):
+def incident_id(make_traveller, make_incident):
     """Three English and two French travellers with phones in Lisbon, and one French without a phone."""
     for i in range(3):
-        register(client, app, f"En{i}", f"+35191234560{i}", "en")
+        make_traveller(f"En{i}", phone=f"+35191234560{i}", language="en")
     for i in range(2):
-        register(client, app, f"Fr{i}", f"+3361234567{i}", "fr")
-    register(client, app, "NoPhone", None, "fr", email="np@example.org")
-    created = client.post("/api/v1/incidents", headers=api_headers(app), json={
-        "title": "Floods", "zone": {"circle": {"lat": 38.72, "lon": -9.14, "radius_km": 30}}})
-    return created.get_json()["id"]
+        make_traveller(f"Fr{i}", phone=f"+3361234567{i}", language="fr")
+    make_traveller("NoPhone", language="fr", email="np@example.org")
+    return make_incident("Floods")
 
 
 # --- kinds --------------------------------------------------------------------------------------

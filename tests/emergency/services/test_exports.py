@@ -24,7 +24,7 @@ def _stop(country, lat=None, lon=None):
 
 
 @pytest.fixture
-def incident_id(app, client):
+def incident_id(app, make_incident):
     """Ann (pinned in Lisbon, one companion with contacts), Max (Portugal only), Tom (Toronto)."""
     with app.app_context():
         from emergency.core.database import db_session
@@ -42,11 +42,7 @@ def incident_id(app, client):
         session.add(Companion(traveller_id=ann.id, given_name="Bea", family_name="Lee", age_band="5-11",
                               email="bea@example.org", phone="+351912000000"))
         session.commit()
-    created = client.post("/api/v1/incidents", headers=api_headers(app), json={
-        "title": "Lisbon earthquake", "zone": {"circle": {"lat": 38.72, "lon": -9.14, "radius_km": 100}},
-        "starts_at": f"{TODAY.isoformat()}T00:00:00Z"})
-    assert created.status_code == 201
-    return created.get_json()["id"]
+    return make_incident("Lisbon earthquake", radius_km=100, starts_at=f"{TODAY.isoformat()}T00:00:00Z")
 
 
 def _api(client, app, incident_id, who="coordinator@example.org", **params):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from emergency.core.models import Alert, AlertRecipient, AuditEntry, Incident
 from notify.models import Delivery
 from registry.models import Stop, Traveller, Trip
-from tests.conftest import _make_app
+from tests.conftest import insert_traveller
 
 TODAY = date(2027, 6, 15)
 DAYS = 548
@@ -20,17 +20,10 @@ CUTOFF = TODAY - timedelta(days=DAYS)  # stops that ended before this day are ol
 
 def add_traveller(db, name: str, stops: list[tuple[date, date | None]],
                   created_at: datetime | None = None) -> int:
-    t = Traveller(given_name=name, family_name="Test", email=f"{name.lower()}@example.org", language="en",
-                  created_at=created_at or datetime(2020, 1, 1, tzinfo=timezone.utc))
-    db.add(t)
-    db.flush()
-    if stops:
-        trip = Trip(traveller_id=t.id)
-        trip.stops = [Stop(traveller_id=t.id, country="FR", precision="country", arrival=arrival,
-                           departure=departure) for arrival, departure in stops]
-        db.add(trip)
-    db.commit()
-    return t.id
+    return insert_traveller(db, *({"country": "FR", "precision": "country", "arrival": arrival, "departure": departure}
+                                  for arrival, departure in stops),
+                            given_name=name, family_name="Test", email=f"{name.lower()}@example.org", language="en",
+                            created_at=created_at or datetime(2020, 1, 1, tzinfo=timezone.utc)).id
 
 
 def names(db) -> set[str]:
@@ -50,17 +43,6 @@ def add_incident_recipient(db, traveller_id: int, status: str) -> None:
     db.add(AlertRecipient(alert_id=alert.id, incident_id=incident.id, traveller_id=traveller_id,
                           language="en", email="x@example.org", precision="country"))
     db.commit()
-
-
-@pytest.fixture
-def backend_db(database_url):
-    """The app's session on a fresh database, on SQLite and on PostgreSQL+PostGIS."""
-    app = _make_app(database_url)
-    from emergency.core.database import db_session
-
-    with app.app_context():
-        yield db_session()
-    app.extensions["db_engine"].dispose()
 
 
 def test_purge_deletes_exactly_the_travellers_whose_last_stop_ended_long_enough_ago(backend_db):

@@ -13,17 +13,15 @@ from emergency.core.models import AlertRecipient, Incident, IncidentZone
 from notify.models import OutboxMessage
 from registry.models import Stop
 from registry.service import StopInput, TravellerInput, register_traveller
-from tests.conftest import _make_app, api_headers
+from tests.conftest import api_headers
 
 TODAY = date.today()
 LISBON = (38.72, -9.14)
 
 
 @pytest.fixture
-def app(database_url):
-    app = _make_app(database_url)
-    yield app
-    app.extensions["db_engine"].dispose()
+def app(backend_app):
+    return backend_app
 
 
 def _stop(country, lat=None, lon=None, place=None):

@@ -2,52 +2,36 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from emergency.core.models import SafetyResponse
 from notify.models import OutboxMessage
-from tests.conftest import _make_app, api_headers
+from tests.conftest import api_headers, stop
 
 TODAY = date.today()
 
 
 @pytest.fixture
-def app(database_url):
+def app(backend_app):
     """The loop runs on SQLite and on PostgreSQL+PostGIS with the same assertions."""
-    app = _make_app(database_url)
-    yield app
-    app.extensions["db_engine"].dispose()
-
-
-def register(client, app, given, email, phone, language, stops):
-    response = client.post("/api/v1/travellers", headers=api_headers(app), json={
-        "given_name": given, "family_name": "Tremblay", "email": email, "phone": phone,
-        "language": language, "stops": stops,
-    })
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
-def stop(country, place=None, lat=None, lon=None, days_before=2, days_after=5):
-    return {"country": country, "place": place, "lat": lat, "lon": lon,
-            "arrival": (TODAY - timedelta(days=days_before)).isoformat(),
-            "departure": (TODAY + timedelta(days=days_after)).isoformat()}
+    return backend_app
 
 
 @pytest.fixture
-def lisbon_people(client, app):
+def lisbon_people(make_traveller):
     """Three travellers in Lisbon (EN point, FR city, country-only) and one in Toronto."""
     ids = {
-        "ann": register(client, app, "Ann", "ann@example.org", "+351 912 345 678", "en",
-                        [stop("PT", lat=38.72, lon=-9.14)]),
-        "zoe": register(client, app, "Zoé", "zoe@example.org", "+33 6 12 34 56 78", "fr",
-                        [stop("PT", place="Lisbon")]),
-        "max": register(client, app, "Max", "max@example.org", "+1 613 555 0142", "en", [stop("PT")]),
-        "tom": register(client, app, "Tom", "tom@example.org", "+1 416 555 0199", "en",
-                        [stop("CA", place="Toronto")]),
+        "ann": make_traveller("Ann", family_name="Tremblay", email="ann@example.org", phone="+351 912 345 678",
+                              stops=[stop("PT", lat=38.72, lon=-9.14)]),
+        "zoe": make_traveller("Zoé", family_name="Tremblay", email="zoe@example.org", phone="+33 6 12 34 56 78",
+                              language="fr", stops=[stop("PT", place="Lisbon")]),
+        "max": make_traveller("Max", family_name="Tremblay", email="max@example.org", phone="+1 613 555 0142",
+                              stops=[stop("PT")]),
+        "tom": make_traveller("Tom", family_name="Tremblay", email="tom@example.org", phone="+1 416 555 0199",
+                              stops=[stop("CA", place="Toronto")]),
     }
     return ids
 

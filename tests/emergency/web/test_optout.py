@@ -2,8 +2,6 @@
 and an opted-out traveller is sent email instead of SMS on the next alert."""
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -14,7 +12,6 @@ from tests.conftest import api_headers
 
 TOKEN = "twilio-test-auth-token"
 BASE = "https://consular.test"
-TODAY = date.today()
 ZOE, ANN = "+33612345678", "+351912345678"
 
 
@@ -23,25 +20,14 @@ def app_overrides():
     return {"TWILIO_AUTH_TOKEN": TOKEN}
 
 
-def register(client, app, name, phone, lang, email=None):
-    response = client.post("/api/v1/travellers", headers=api_headers(app), json={
-        "given_name": name, "family_name": "Roy", "email": email, "phone": phone, "language": lang,
-        "stops": [{"country": "PT", "place": "Lisbon", "arrival": (TODAY - timedelta(days=1)).isoformat(),
-                   "departure": (TODAY + timedelta(days=3)).isoformat()}],
-    })
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 @pytest.fixture
-def incident(client, app):
+def incident(client, app, make_traveller, make_incident):
     """Zoé (French, phone and email) and Ann (English, phone only) in Lisbon, alerted once by SMS."""
-    people = {"zoe": register(client, app, "Zoé", ZOE, "fr", email="zoe@example.org"),
-              "ann": register(client, app, "Ann", ANN, "en")}
-    created = client.post("/api/v1/incidents", headers=api_headers(app), json={
-        "title": "Floods", "zone": {"circle": {"lat": 38.72, "lon": -9.14, "radius_km": 30}}}).get_json()
-    send(client, app, created["id"], ["sms"])
-    return created["id"], people
+    people = {"zoe": make_traveller("Zoé", phone=ZOE, language="fr", email="zoe@example.org"),
+              "ann": make_traveller("Ann", phone=ANN, language="en")}
+    incident_id = make_incident("Floods")
+    send(client, app, incident_id, ["sms"])
+    return incident_id, people
 
 
 def send(client, app, incident_id, channels):

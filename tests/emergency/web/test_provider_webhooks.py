@@ -10,7 +10,6 @@ from tests.emergency.provider_helpers import (
     PUBLIC,
     client_transport,
     provider_config,
-    register,
     send_alert,
     start_fakes,
 )
@@ -31,9 +30,9 @@ def app_overrides(fakes):
 
 
 @pytest.fixture
-def people(client, app):
-    return {"zoe": register(client, app, "Zoé", "zoe@example.org", "+33 6 12 34 56 78", "fr"),
-            "ann": register(client, app, "Ann", "ann@example.org", "+351 912 345 678", "en")}
+def people(make_traveller):
+    return {"zoe": make_traveller("Zoé", email="zoe@example.org", phone="+33 6 12 34 56 78", language="fr"),
+            "ann": make_traveller("Ann", email="ann@example.org", phone="+351 912 345 678", language="en")}
 
 
 def deliveries(app, alert_id):

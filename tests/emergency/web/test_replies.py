@@ -3,7 +3,6 @@ kept for a consular officer, who reads it under "Messages to read" on the incide
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,11 +10,10 @@ from twilio.request_validator import RequestValidator
 
 from emergency.core.models import SafetyResponse
 from notify.replies import parse_reply
-from tests.conftest import api_headers
+from tests.conftest import api_headers, post_incident, stop
 
 TOKEN = "twilio-test-auth-token"
 BASE = "https://consular.test"
-TODAY = date.today()
 ZOE, ANN, TOM = "+33612345678", "+351912345678", "+14165550199"
 _sids = itertools.count(1)
 
@@ -30,29 +28,18 @@ def app_overrides():
     return {"TWILIO_AUTH_TOKEN": TOKEN}
 
 
-def register(client, app, name, phone, lang, place="Lisbon", country="PT"):
-    response = client.post("/api/v1/travellers", headers=api_headers(app), json={
-        "given_name": name, "family_name": "Roy", "email": None, "phone": phone, "language": lang,
-        "stops": [{"country": country, "place": place, "arrival": (TODAY - timedelta(days=1)).isoformat(),
-                   "departure": (TODAY + timedelta(days=3)).isoformat()}],
-    })
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 def open_and_alert(client, app, title, lat, lon):
     headers = api_headers(app)
-    incident = client.post("/api/v1/incidents", headers=headers, json={
-        "title": title, "zone": {"circle": {"lat": lat, "lon": lon, "radius_km": 30}}}).get_json()
-    alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers,
+    incident_id = post_incident(client, app, title, lat=lat, lon=lon)
+    alert = client.post(f"/api/v1/incidents/{incident_id}/alerts", headers=headers,
                         json={"channels": ["sms"]}).get_json()
     assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
-    return incident["id"]
+    return incident_id
 
 
 @pytest.fixture
-def lisbon(client, app):
-    people = {"zoe": register(client, app, "Zoé", ZOE, "fr"), "ann": register(client, app, "Ann", ANN, "en")}
+def lisbon(client, app, make_traveller):
+    people = {"zoe": make_traveller("Zoé", phone=ZOE, language="fr"), "ann": make_traveller("Ann", phone=ANN, language="en")}
     return open_and_alert(client, app, "Floods", 38.72, -9.14), people
 
 
@@ -116,9 +103,9 @@ def test_free_text_records_no_answer_and_is_listed_to_read_on_the_incident_page(
     assert ">oui<" not in section
 
 
-def test_messages_to_read_lists_only_this_incidents_people_newest_first(client, app, lisbon):
+def test_messages_to_read_lists_only_this_incidents_people_newest_first(client, app, lisbon, make_traveller):
     incident_id, _people = lisbon
-    register(client, app, "Tom", TOM, "en", place="Toronto", country="CA")
+    make_traveller("Tom", phone=TOM, language="en", stops=[stop("CA", place="Toronto")])
     toronto = open_and_alert(client, app, "Ice storm", 43.65, -79.38)
     reply(client, "first question")
     reply(client, "second question", sender=ANN)

@@ -1,8 +1,6 @@
 """Twilio inbound SMS and status callbacks: signed, stored before acknowledged, idempotent."""
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
@@ -13,7 +11,6 @@ from tests.conftest import api_headers
 
 TOKEN = "twilio-test-auth-token"
 BASE = "https://consular.test"
-TODAY = date.today()
 
 
 @pytest.fixture
@@ -22,24 +19,17 @@ def app_overrides():
 
 
 @pytest.fixture
-def alerted(client, app):
+def alerted(client, app, make_traveller, make_incident):
     """An incident in Lisbon whose alert went to Zoé (French) and Ann (English) by SMS."""
     headers = api_headers(app)
     people = {}
     for name, phone, lang in (("Zoé", "+33 6 12 34 56 78", "fr"), ("Ann", "+351 912 345 678", "en")):
-        response = client.post("/api/v1/travellers", headers=headers, json={
-            "given_name": name, "family_name": "Roy", "email": None, "phone": phone, "language": lang,
-            "stops": [{"country": "PT", "place": "Lisbon", "arrival": (TODAY - timedelta(days=1)).isoformat(),
-                       "departure": (TODAY + timedelta(days=3)).isoformat()}],
-        })
-        assert response.status_code == 201, response.get_json()
-        people[name] = response.get_json()["id"]
-    incident = client.post("/api/v1/incidents", headers=headers, json={
-        "title": "Floods", "zone": {"circle": {"lat": 38.72, "lon": -9.14, "radius_km": 30}}}).get_json()
-    alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=headers,
+        people[name] = make_traveller(name, phone=phone, language=lang)
+    incident_id = make_incident("Floods")
+    alert = client.post(f"/api/v1/incidents/{incident_id}/alerts", headers=headers,
                         json={"channels": ["sms"]}).get_json()
     assert client.post(f"/api/v1/alerts/{alert['id']}/send", headers=headers).status_code == 202
-    return incident, people
+    return incident_id, people
 
 
 def signed_post(client, path, params, token=TOKEN):

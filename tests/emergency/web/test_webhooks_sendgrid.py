@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from notify.models import Delivery
-from tests.emergency.provider_helpers import client_transport, provider_config, register, send_alert, start_fakes
+from tests.emergency.provider_helpers import client_transport, provider_config, send_alert, start_fakes
 
 
 @pytest.fixture
@@ -25,9 +25,9 @@ def app_overrides(fakes):
 
 
 @pytest.fixture
-def emailed(client, app, fakes):
-    register(client, app, "Zoé", "zoe@example.org", None, "fr")
-    register(client, app, "Ann", "ann@example.org", None, "en")
+def emailed(client, app, fakes, make_traveller):
+    make_traveller("Zoé", email="zoe@example.org", language="fr")
+    make_traveller("Ann", email="ann@example.org", language="en")
     return send_alert(client, app, channels=["email"])
 
 

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from emergency.core.models import Alert, AuditEntry, Incident
 from registry.models import Traveller
-from tests.conftest import api_headers
+from tests.conftest import api_headers, stop
 
 TODAY = date.today()
+IN_LISBON = [stop("PT", lat=38.7, lon=-9.1, days_before=0)]
 SQUARE = {"type": "Polygon", "coordinates": [[[-10, 38], [-8, 38], [-8, 40], [-10, 40], [-10, 38]]]}
 BOWTIE = {"type": "Polygon", "coordinates": [[[-10, 38], [-8, 40], [-8, 38], [-10, 40], [-10, 38]]]}
 
@@ -25,14 +26,6 @@ def rows(app, model):
         from emergency.core.database import db_session
 
         return db_session().scalar(select(func.count()).select_from(model))
-
-
-def add_traveller(client, app, email, phone):
-    response = client.post("/api/v1/travellers", headers=api_headers(app), json={
-        "given_name": "Ann", "family_name": "Lee", "email": email, "phone": phone, "language": "en",
-        "stops": [{"country": "PT", "lat": 38.7, "lon": -9.1, "arrival": TODAY.isoformat(),
-                   "departure": (TODAY + timedelta(days=3)).isoformat()}]})
-    assert response.status_code == 201, response.get_json()
 
 
 def test_requests_without_a_valid_token_are_refused(client):
@@ -116,9 +109,9 @@ def test_unknown_country_and_backwards_stop_are_named(client, app):
     assert "stops-0-country" in fields and "stops-1-departure" in fields
 
 
-def test_a_mass_send_needs_a_second_person(client, app):
-    add_traveller(client, app, "a@example.org", "+351912345678")
-    add_traveller(client, app, "b@example.org", "+351912345679")
+def test_a_mass_send_needs_a_second_person(client, app, make_traveller):
+    make_traveller("Ann", family_name="Lee", email="a@example.org", phone="+351912345678", stops=IN_LISBON)
+    make_traveller("Ann", family_name="Lee", email="b@example.org", phone="+351912345679", stops=IN_LISBON)
     coordinator = api_headers(app, "coordinator@example.org")
     incident = client.post("/api/v1/incidents", headers=coordinator, json={"title": "Fire", "zone": SQUARE}).get_json()
     alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=coordinator, json={}).get_json()
@@ -142,9 +135,9 @@ def test_a_mass_send_needs_a_second_person(client, app):
     assert {"incident.created", "alert.composed", "alert.approved", "alert.sent"} <= actions
 
 
-def test_an_approver_cannot_approve_their_own_alert(client, app):
-    add_traveller(client, app, "a@example.org", "+351912345678")
-    add_traveller(client, app, "b@example.org", "+351912345679")
+def test_an_approver_cannot_approve_their_own_alert(client, app, make_traveller):
+    make_traveller("Ann", family_name="Lee", email="a@example.org", phone="+351912345678", stops=IN_LISBON)
+    make_traveller("Ann", family_name="Lee", email="b@example.org", phone="+351912345679", stops=IN_LISBON)
     approver = api_headers(app, "approver@example.org")
     incident = client.post("/api/v1/incidents", headers=approver, json={"title": "Fire", "zone": SQUARE}).get_json()
     alert = client.post(f"/api/v1/incidents/{incident['id']}/alerts", headers=approver, json={}).get_json()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from emergency.core.models import Alert, Incident, SafetyResponse
 from notify.models import OutboxMessage
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, insert_traveller, login
 
 TODAY = date.today()
 NOW = f"{TODAY.isoformat()}T00:00"
@@ -23,22 +23,13 @@ LISBON_SQUARE = {"type": "Polygon", "coordinates": [[[-9.5, 38.5], [-8.8, 38.5],
 def add_traveller(app, given, *, country, lat=None, lon=None, place=None, precision=None,
                   language="en", phone=None, email=None):
     from emergency.core.database import db_session
-    from registry.models import Stop, Traveller, Trip
 
     with app.app_context():
-        session = db_session()
-        traveller = Traveller(given_name=given, family_name="Tremblay", language=language,
-                              email=email or f"{given.lower()}@example.org", phone=phone)
-        trip = Trip(traveller=traveller)
-        session.add_all([traveller, trip])
-        session.flush()
-        session.add(Stop(
-            trip_id=trip.id, traveller_id=traveller.id, country=country, place=place, lat=lat, lon=lon,
-            precision=precision or ("point" if lat is not None else "country"),
-            arrival=TODAY - timedelta(days=2), departure=TODAY + timedelta(days=5),
-        ))
-        session.commit()
-        return traveller.id
+        return insert_traveller(
+            db_session(), {"country": country, "place": place, "lat": lat, "lon": lon, "precision": precision,
+                           "arrival": TODAY - timedelta(days=2), "departure": TODAY + timedelta(days=5)},
+            given_name=given, family_name="Tremblay", language=language,
+            email=email or f"{given.lower()}@example.org", phone=phone).id
 
 
 @pytest.fixture

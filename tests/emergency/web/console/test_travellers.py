@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from emergency.core.models import AuditEntry
 from registry.models import Stop, Traveller, Trip
-from tests.conftest import _make_app, api_headers
+from tests.conftest import api_headers
 
 PEOPLE = [
     ("Hélène", "Dupré", "helene.dupre@example.org", "+33612345678"),
@@ -35,16 +35,6 @@ def found(db, query: str) -> list[str]:
     from registry.search import search_travellers
 
     return sorted(t.given_name for t in search_travellers(db, query))
-
-
-@pytest.fixture
-def backend_db(database_url):
-    app = _make_app(database_url)
-    from emergency.core.database import db_session
-
-    with app.app_context():
-        yield db_session()
-    app.extensions["db_engine"].dispose()
 
 
 @pytest.mark.parametrize("query,expected", [

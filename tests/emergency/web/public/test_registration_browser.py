@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emergency.web.console.test_browser import live_server, page  # noqa: F401  (fixtures)
-
 pytestmark = pytest.mark.browser
 
 
-def test_companions_are_added_up_to_ten_renumbered_and_registered(live_server, page):  # noqa: F811
+def test_companions_are_added_up_to_ten_renumbered_and_registered(live_server, page):
     page.goto(f"{live_server}/register?lang=en")
     assert page.locator("#companions").get_attribute("open") is None  # collapsed by default
     page.click("#companions > summary")

@@ -142,12 +142,8 @@ def test_an_expired_link_is_refused(app_expiring, client_expiring):
 
 
 @pytest.fixture
-def app_expiring(tmp_path):
-    from tests.conftest import _make_app
-
-    app = _make_app(f"sqlite:///{tmp_path / 'exp.db'}", SIGNIN_LINK_MAX_AGE=-1)
-    yield app
-    app.extensions["db_engine"].dispose()
+def app_expiring(make_app):
+    return make_app(SIGNIN_LINK_MAX_AGE=-1)
 
 
 @pytest.fixture
