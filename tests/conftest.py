@@ -5,6 +5,11 @@ configuration, another database). `backend_session` and `backend_app` run a test
 and on PostgreSQL+PostGIS with the same assertions; PostGIS and Redis tests are skipped when
 those servers are absent, except under CI=true where their absence is a failure.
 
+Every test that reaches PostgreSQL carries the `postgis` marker, every one that reaches Redis
+the `redis` marker (and the browser tests `browser`), so `-m "not postgis and not redis"`
+runs on a machine without those servers and skips nothing; `pytest_runtest_setup` fails a
+test that uses such a fixture without its marker, so this stays true.
+
 The factories put people and incidents where a test needs them: `make_traveller` and
 `make_incident` go through the API as a coordinator would; `insert_traveller` writes registry
 rows directly (for tests of what reads them, and for what the API would refuse).
@@ -40,6 +45,34 @@ USERS = (
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", pgdb.DEFAULT_ADMIN_URL)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+# The fixtures that reach a server, by the marker a test that uses them (even through
+# another fixture) must carry. A fixture that reaches a server another way depends on one of
+# these; one that does so only for some of its parameters marks those parameters
+# (`pytest.param(..., marks=...)`) and calls `require_marker`.
+SERVER_FIXTURES = {
+    "postgis": {"postgis_url", "notify_pg_url"},
+    "redis": {"redis_server"},
+    "browser": {"live_server", "page"},
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    used = set(getattr(item, "fixturenames", ()))
+    for marker, fixtures in SERVER_FIXTURES.items():
+        if used & fixtures and item.get_closest_marker(marker) is None:
+            pytest.fail(f"{item.nodeid} uses {', '.join(sorted(used & fixtures))} without "
+                        f"@pytest.mark.{marker}: `-m 'not {marker}'` would not leave it out", pytrace=False)
+
+
+def require_marker(request, marker: str) -> None:
+    """Fail the test unless it carries `marker`: for a fixture that reaches a server only for
+    some of its parameters, which must then be `pytest.param(..., marks=pytest.mark.<marker>)`."""
+    if request.node.get_closest_marker(marker) is None:
+        pytest.fail(f"{request.node.nodeid} reaches a server through {request.fixturename} without "
+                    f"@pytest.mark.{marker}", pytrace=False)
 
 
 def _unavailable(what: str, why: Exception):
@@ -86,13 +119,14 @@ def postgis_migrated(postgis_url):
     return postgis_url
 
 
-@pytest.fixture(params=["sqlite", "postgis"])
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def database_url(request, tmp_path):
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
         path = tmp_path / "test.db"
         shutil.copyfile(_migrated_sqlite_template(), path)
         return f"sqlite:///{path}"
+    require_marker(request, "postgis")
     url = request.getfixturevalue("postgis_migrated")
     _reset_postgres(url)
     return url
@@ -343,9 +377,22 @@ def flushed_redis(url: str) -> Iterator[str]:
     Redis.from_url(url).flushdb()
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """The Redis server of TEST_REDIS_URL, answering; every fixture that uses Redis asks for
+    it (so its tests need the `redis` marker). Skips when it is missing, fails under CI=true."""
+    from redis import Redis
+
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("Redis", exc)
+    return REDIS_URL
+
+
 @pytest.fixture
-def redis_url():
-    yield from flushed_redis(REDIS_URL)
+def redis_url(redis_server):
+    yield from flushed_redis(redis_server)
 
 
 def run_worker(app, *args: str, timeout: float = 600, **env: str):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from devtools.fake_providers import FakeSendGrid, FakeTwilio
 from notify.models import NotifyBase
+from tests.conftest import require_marker
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +25,13 @@ def notify_pg_url():
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgis)])
 def engine(request, tmp_path):
     """A fresh notify schema on each database: a temporary SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'notify.db'}"
     else:
+        require_marker(request, "postgis")
         url = request.getfixturevalue("notify_pg_url")
     engine = create_engine(url)
     NotifyBase.metadata.drop_all(engine)

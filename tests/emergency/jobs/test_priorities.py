@@ -15,6 +15,8 @@ from redis import Redis
 from emergency.jobs.runner import job
 from tests.conftest import api_headers, flushed_redis, run_worker, stop
 
+pytestmark = pytest.mark.redis
+
 REDIS_URL = os.environ.get("TEST_REDIS_PRIORITY_URL", "redis://127.0.0.1:6379/14")  # not conftest's db 15
 ORDER_KEY = "test:priorities:order"
 BACKLOG = 200
@@ -54,7 +56,7 @@ def routine_mail(number: int, alert_id: int) -> None:
 # --- fixtures ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def priority_redis():
+def priority_redis(redis_server):
     yield from flushed_redis(REDIS_URL)
 
 

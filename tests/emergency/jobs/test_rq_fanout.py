@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from notify.models import Delivery, OutboxMessage
 from tests.conftest import api_headers, run_worker, stop
 
+pytestmark = pytest.mark.redis
+
 
 @pytest.fixture
 def app(make_app, database_url, redis_url):

@@ -16,6 +16,8 @@ from redis import Redis
 from emergency.jobs.runner import job
 from tests.conftest import flushed_redis, run_worker
 
+pytestmark = pytest.mark.redis
+
 REDIS_URL = os.environ.get("TEST_REDIS_HEAP_URL", "redis://127.0.0.1:6379/12")  # 14, 15: other tests
 SEEN_KEY = "test:worker-heap:seen"
 
@@ -31,7 +33,7 @@ def report_heap() -> None:
 
 
 @pytest.fixture
-def heap_redis():
+def heap_redis(redis_server):
     yield from flushed_redis(REDIS_URL)
 
 
