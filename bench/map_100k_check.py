@@ -29,7 +29,7 @@ EURASIA_AFRICA = {"type": "Polygon", "coordinates": [[[-25, -40], [150, -40], [1
 @pytest.fixture
 def entry():
     """The check's entry under bench/results/, its clock and load started before the seeding."""
-    from tests.emergency.test_browser import _need_browser
+    from tests.emergency.web.conftest import _need_browser
 
     _need_browser()
     with provenance.Run("map_100k_check", command="python -m pytest bench/map_100k_check.py", capture=False) as run:
@@ -71,7 +71,8 @@ def test_a_hundred_thousand_travellers_render_as_clusters_and_the_map_stays_usab
     from playwright.sync_api import expect, sync_playwright
 
     from tests.conftest import PASSWORD
-    from tests.emergency.test_browser import ARTIFACTS, CHROMIUM
+    from tests.emergency.web.conftest import CHROMIUM
+    from tests.emergency.web.console.test_browser import ARTIFACTS
 
     url, incident = big_server
     with sync_playwright() as pw:

@@ -10,7 +10,7 @@ from flask import Flask
 
 from emergency.core.config import SETTINGS, ConfigurationError, load
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 @pytest.fixture

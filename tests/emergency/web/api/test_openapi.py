@@ -11,7 +11,7 @@ import pytest
 from emergency.web.api.errors import API_PREFIX, HTTP_ERRORS
 from emergency.web.api.openapi import openapi_document
 
-API_DIR = Path(__file__).resolve().parents[2] / "emergency" / "web" / "api"
+API_DIR = Path(__file__).resolve().parents[4] / "emergency" / "web" / "api"
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
