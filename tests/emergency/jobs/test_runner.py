@@ -6,7 +6,6 @@ import pytest
 from rq.job import Job
 
 from emergency.jobs.runner import enqueue, enqueue_in
-from tests.conftest import _make_app
 
 pytestmark = pytest.mark.redis
 
@@ -16,11 +15,8 @@ def noop() -> None:
 
 
 @pytest.fixture
-def rq_app(tmp_path, redis_url):
-    app = _make_app(f"sqlite:///{tmp_path / 'app.db'}", JOBS_MODE="rq", REDIS_URL=redis_url,
-                    JOB_TIMEOUT=120, DELIVERY_STALE_SECONDS=300)
-    yield app
-    app.extensions["db_engine"].dispose()
+def rq_app(make_app, redis_url):
+    return make_app(JOBS_MODE="rq", REDIS_URL=redis_url, JOB_TIMEOUT=120, DELIVERY_STALE_SECONDS=300)
 
 
 def test_a_queued_job_may_run_for_job_timeout_seconds(rq_app):
