@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from emergency.core.i18n import current_language, other_language
+
 # Storage comes from app config (RATELIMIT_STORAGE_URI, set in init_app), not from here:
 # one module-level limiter serves whichever app is built.
 limiter = Limiter(key_func=get_remote_address)
@@ -51,9 +53,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _too_many(_error):
-        from emergency.core.i18n import current_language
-
         first = current_language()
-        second = "fr" if first == "en" else "en"
+        second = other_language(first)
         return render_template("public/too_many.html",
                                sections=[too_many_texts(first), too_many_texts(second)]), 429

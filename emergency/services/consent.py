@@ -10,6 +10,8 @@ a catalogue entry can be edited without anyone noticing, a versioned legal text 
 """
 from __future__ import annotations
 
+from emergency.core.i18n import other_language
+
 CONSENT_VERSION = "2026-11"
 
 WORDINGS: dict[str, dict[str, str]] = {
@@ -46,5 +48,5 @@ def consent_text(language: str = "en", version: str = CONSENT_VERSION) -> str:
 def consent_texts(language: str = "en", version: str = CONSENT_VERSION) -> list[tuple[str, str]]:
     """Both languages, the reader's first: `[(lang, text), (other_lang, text)]`."""
     first = "fr" if language == "fr" else "en"
-    other = "en" if first == "fr" else "fr"
+    other = other_language(first)
     return [(first, consent_text(first, version)), (other, consent_text(other, version))]

@@ -24,6 +24,7 @@ import shapely
 from shapely.geometry import mapping
 
 from common.i18n import N_
+from emergency.core.i18n import other_language
 from geo.errors import GeoError
 from geo.sources import zone_from_stored
 from geo.zones import Zone, circle
@@ -275,16 +276,14 @@ def zone_label(zone, lang: str) -> str | None:
     """A zone's label in `lang`, falling back to the other language."""
     if zone is None:
         return None
-    other = "fr" if lang == "en" else "en"
-    return getattr(zone, f"label_{lang}", None) or getattr(zone, f"label_{other}", None)
+    return getattr(zone, f"label_{lang}", None) or getattr(zone, f"label_{other_language(lang)}", None)
 
 
 def zone_message(zone, lang: str) -> str | None:
     """A zone's message in `lang` ("Label: message" when labelled); None when it has none."""
     if zone is None:
         return None
-    other = "fr" if lang == "en" else "en"
-    message = getattr(zone, f"message_{lang}", None) or getattr(zone, f"message_{other}", None)
+    message = getattr(zone, f"message_{lang}", None) or getattr(zone, f"message_{other_language(lang)}", None)
     if not message:
         return None
     label = zone_label(zone, lang)

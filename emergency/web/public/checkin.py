@@ -22,7 +22,7 @@ from common.clock import utcnow
 from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
-from emergency.core.i18n import current_language
+from emergency.core.i18n import current_language, other_language
 from emergency.core.models import Incident
 from emergency.core.rate_limits import CHECKIN_PER_IP, limiter
 from emergency.services.responses import record_response
@@ -202,7 +202,7 @@ def checkin_submit(incident_id: int):
         return _form(incident, values, exc.errors, 400)
     check_in(incident, clean, values["answer"], values["message"] or None)
     first = clean["language"]
-    second = "fr" if first == "en" else "en"
+    second = other_language(first)
     return render_template("public/checkin_done.html", incident=incident,
                            sections=[done_texts(first, values["answer"]),
                                      done_texts(second, values["answer"])])

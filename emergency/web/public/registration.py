@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
-from emergency.core.i18n import current_language
+from emergency.core.i18n import current_language, other_language
 from emergency.core.i18n_errors import translate
 from emergency.core.rate_limits import REGISTER_PER_IP, limiter
 from emergency.services.consent import CONSENT_VERSION
@@ -267,7 +267,7 @@ def done():
     """Thanks in the traveller's language first (the `lang` they were sent with), the other
     language below, so someone reading over their shoulder can read it too."""
     first = current_language()
-    second = "fr" if first == "en" else "en"
+    second = other_language(first)
     return render_template("public/registered.html",
                            sections=[thank_you_texts(first), thank_you_texts(second)])
 
