@@ -17,6 +17,7 @@ from emergency.core.auth import acting_user
 from emergency.core.database import db_session
 from emergency.core.models import Alert, Incident
 from emergency.jobs.runner import enqueue
+from emergency.services.errors import ServiceError
 from notify.segments import gsm_safe
 from notify.segments import sms_info as _sms_info
 
@@ -25,14 +26,8 @@ TEXT_FIELDS = ("subject_en", "subject_fr", "body_en", "body_fr", "sms_en", "sms_
 LIMITS = {"subject": 200, "body": 20000, "sms": 1600}
 
 
-class AlertError(ValueError):
-    """A refused alert action; `.message` is an English template for the web layer."""
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
+class AlertError(ServiceError):
+    """A refused alert action."""
 
 
 # What an alert is for. Only a safety check asks for an answer (links, "reply 1 or 2");

@@ -21,6 +21,7 @@ from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import Incident, IncidentZone
+from emergency.services.errors import ServiceError
 from registry.models import Companion, Traveller
 
 FORMATS = {
@@ -67,13 +68,11 @@ DEFAULT_FIELDS = ("traveller_id", "external_id", "given_name", "family_name", "l
                   "companions", "answer")
 
 
-class ExportError(ValueError):
-    """A refused export; `.message` is an English template, `.status` the HTTP status."""
+class ExportError(ServiceError):
+    """A refused export; `.status` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 400, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+        super().__init__(message, **params)
         self.status = status
 
 

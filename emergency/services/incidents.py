@@ -17,6 +17,7 @@ from emergency.core.database import db_session
 from emergency.core.models import Incident, IncidentZone
 from emergency.core.timeutil import as_utc, parse_iso
 from emergency.services import zones as zones_service
+from emergency.services.errors import ServiceError
 from emergency.services.zones import ZoneSpec, ZoneSpecError, parse_number
 from geo import countries, formats
 from geo.errors import GeoError
@@ -28,14 +29,8 @@ TEXT_KINDS = ("wkt", "cap_polygon", "cap_circle", "corridor")
 MAX_EXTRA_ZONES = zones_service.MAX_ZONES - 1
 
 
-class WindowError(ValueError):
-    """A bad time window; `.message` is an English template translated by the web layer."""
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
+class WindowError(ServiceError):
+    """A bad time window."""
 
 
 def zone_from_form(kind: str, form: Mapping, files: Mapping) -> Zone:

@@ -25,6 +25,7 @@ from shapely.geometry import mapping
 
 from common.i18n import N_
 from emergency.core.i18n import other_language
+from emergency.services.errors import ServiceError
 from geo.errors import GeoError
 from geo.sources import zone_from_stored
 from geo.zones import Zone, circle
@@ -35,14 +36,8 @@ MAX_LABEL = 200
 MAX_MESSAGE = 500  # appended to SMS too: keep it short
 
 
-class ZoneSpecError(ValueError):
-    """A refused zone label, message or severity; `.message` is an English template."""
-
-    def __init__(self, message: str, field: str | None = None, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.field = field
+class ZoneSpecError(ServiceError):
+    """A refused zone label, message or severity."""
 
 
 @dataclass
