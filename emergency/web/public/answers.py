@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import force_locale
-from flask_wtf.csrf import CSRFError
 
 from emergency.core.database import db_session
 from emergency.core.models import Incident
+from emergency.core.security import csrf
 from emergency.services.responses import latest_response, record_response
 from emergency.services.safety_links import LinkExpired, LinkInvalid, read_token
 from registry.models import Traveller
@@ -51,7 +51,7 @@ def _resolve(token: str):
 
 
 def _page(incident, traveller, token, *, recorded: bool = False, chosen: str | None = None,
-          via: str | None = None, stale: bool = False, message: str = "", status_code: int = 200):
+          via: str | None = None, message: str = "", status_code: int = 200):
     """The answer page in the traveller's language (the link's ?lang= first). `chosen` is the
     answer word pre-selected; without one, the current answer, else "safe"."""
     current = latest_response(incident.id, traveller.id)
@@ -60,7 +60,7 @@ def _page(incident, traveller, token, *, recorded: bool = False, chosen: str | N
     lang = request.args.get("lang") if request.args.get("lang") in ("en", "fr") else traveller.language
     with force_locale(lang):
         return render_template("public/respond.html", incident=incident, traveller=traveller, token=token,
-                               current=current, recorded=recorded, chosen=chosen, via=via, stale=stale,
+                               current=current, recorded=recorded, chosen=chosen, via=via,
                                message=message, page_lang=lang), status_code
 
 
@@ -85,8 +85,13 @@ def one_click(token: str, answer: str):
 
 
 @bp.post("/r/<token>")
+@csrf.exempt
 def respond_form(token: str):
-    """Record the answer. Idempotent: the same answer again records nothing new."""
+    """Record the answer. Idempotent: the same answer again records nothing new.
+
+    No CSRF form token: the signed link in the URL is the credential (only the traveller and
+    we hold it), and a form token would turn away a traveller whose browser keeps no cookies,
+    in a crisis, for no protection the link does not already give."""
     incident, traveller, error = _resolve(token)
     if error:
         return error
@@ -96,17 +101,3 @@ def respond_form(token: str):
         return _page(incident, traveller, token, via=via, status_code=400)
     record_response(incident.id, traveller.id, ANSWERS[answer], via or "web", message=request.form.get("message"))
     return _page(incident, traveller, token, recorded=True)
-
-
-@bp.errorhandler(CSRFError)
-def _stale_form(_err):
-    """A POST without a valid form token (the browser lost its session cookie, or the request
-    did not come from our page) records nothing: the page comes back with the person's choice
-    and message kept, asking for one more tap."""
-    token = (request.view_args or {}).get("token", "")
-    incident, traveller, error = _resolve(token)
-    if error:
-        return error
-    via = VIA_LINK if request.form.get("via") == VIA_LINK else None
-    return _page(incident, traveller, token, chosen=request.form.get("answer"), via=via, stale=True,
-                 message=(request.form.get("message") or "")[:2000], status_code=400)
