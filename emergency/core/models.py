@@ -1,5 +1,5 @@
 """Application tables: coordinators, incidents, alerts, the frozen recipient list,
-safety responses and the audit log. Foreign keys to travellers point across to the
+safety responses, cases and the audit log. Foreign keys to travellers point across to the
 registry's metadata by column object, so each package keeps its own MetaData."""
 from __future__ import annotations
 
@@ -190,6 +190,89 @@ class SafetyResponse(AppBase):
     __table_args__ = (
         CheckConstraint("status IN ('safe','need_help')", name="status"),
         Index("ix_safety_responses_latest", "incident_id", "traveller_id", "received_at"),
+    )
+
+
+CASE_STATUSES = ("new", "in_progress", "resolved", "closed")
+OPEN_CASE_STATUSES = ("new", "in_progress")
+CASE_PRIORITIES = ("low", "normal", "high", "urgent")
+CASE_EVENT_KINDS = ("opened", "need_help", "reopened", "status", "assigned", "priority", "note",
+                    "contact", "answer")
+CONTACT_METHODS = ("phone", "sms", "email")
+CONTACT_OUTCOMES = ("reached", "no_answer", "left_message", "wrong_number", "failed")
+
+
+class Case(AppBase):
+    """A traveller who asked for help in an incident, followed by officers until it is settled.
+
+    One row per (incident, traveller), whatever the number of calls for help: another "need
+    help" adds an event, or reopens the case when it was resolved or closed. `waiting_since`
+    is when the current wait began (opening or the latest reopening): the queue's order."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="new")
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    source: Mapped[str] = mapped_column(String(10))  # the channel of the first call for help
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    waiting_since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    incident: Mapped[Incident] = relationship()
+    traveller: Mapped[Traveller] = relationship(Traveller)  # another registry: named by class
+    assignee: Mapped[User | None] = relationship()
+    events: Mapped[list["CaseEvent"]] = relationship(
+        back_populates="case", order_by="(CaseEvent.at, CaseEvent.id)",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('new','in_progress','resolved','closed')", name="status"),
+        CheckConstraint("priority IN ('low','normal','high','urgent')", name="priority"),
+        UniqueConstraint("incident_id", "traveller_id", name="uq_cases_once"),
+        Index("ix_cases_queue", "status", "waiting_since"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CASE_STATUSES
+
+
+class CaseEvent(AppBase):
+    """One line of a case's history: a call for help, a change made by an officer, a note,
+    a contact attempt or an answer taken by phone. The columns a kind does not use stay
+    empty. Notes may hold personal details; they live here, never in the audit log."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(12))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the officer; empty: the traveller
+    source: Mapped[str | None] = mapped_column(String(10))  # channel of a call for help or an answer
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str | None] = mapped_column(String(12))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    priority: Mapped[str | None] = mapped_column(String(8))
+    method: Mapped[str | None] = mapped_column(String(8))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("safety_responses.id", ondelete="SET NULL"))
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    response: Mapped[SafetyResponse | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('opened','need_help','reopened','status','assigned','priority','note',"
+                        "'contact','answer')", name="kind"),
     )
 
 

@@ -2,6 +2,9 @@
 
 Recording is idempotent: the same answer again (a second click, a re-delivered SMS)
 adds nothing, so the dashboard counts each person once.
+
+Every "need help" that is recorded opens the traveller's case, or adds to it
+(`cases.open_case_for_help`): this is the one place all channels pass through.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from sqlalchemy import select
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import RESPONSE_STATUSES, SafetyResponse
+from emergency.services import cases
 
 
 def latest_response(incident_id: int, traveller_id: int) -> SafetyResponse | None:
@@ -35,6 +39,8 @@ def record_response(incident_id: int, traveller_id: int, status: str, channel: s
     session = db_session()
     session.add(response)
     session.flush()
+    if status == "need_help":
+        cases.open_case_for_help(incident_id, traveller_id, channel, response_id=response.id)
     audit.record("safety.response", "incident", incident_id, actor=f"traveller:{traveller_id}",
                  status=status, channel=channel)
     if commit:

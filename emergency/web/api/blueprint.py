@@ -1,6 +1,6 @@
 """The "api" blueprint under /api/v1: bearer tokens only (no cookies, so no CSRF), errors in
-the one shape of `errors`. Route modules (`openapi`, `travellers`, `incidents`, `alerts`) add
-their views to it."""
+the one shape of `errors`. Route modules (`openapi`, `travellers`, `incidents`, `alerts`,
+`cases`) add their views to it."""
 from __future__ import annotations
 
 from flask import Blueprint
