@@ -60,8 +60,10 @@ def parse_filter(args) -> QueueFilter:
                                field="status")
     assignee_text = (args.get("assignee") or "").strip()
     assignee = UNASSIGNED if assignee_text == UNASSIGNED else _whole(assignee_text, "assignee")
-    page = _whole(args.get("page"), "page") or 1
-    per_page = _whole(args.get("per_page"), "per_page") or PER_PAGE
+    page = _whole(args.get("page"), "page")
+    per_page = _whole(args.get("per_page"), "per_page")
+    page = 1 if page is None else page
+    per_page = PER_PAGE if per_page is None else per_page
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise QueueFilterError(N_("page must be 1 or more and per_page between 1 and %(max)d."),
                                field="page", max=MAX_PER_PAGE)

@@ -35,7 +35,7 @@ from emergency.web.console.case_forms import (
 
 bp = Blueprint("cases", __name__)
 
-SOURCE_LABELS = {"link": _l("the email's link"), "web": _l("the web page"), "sms": _l("SMS"),
+SOURCE_LABELS = {"link": _l("the email's link"), "web": _l("the web page"), "sms": _l("text message"),
                  "console": _l("the console"), "phone": _l("phone, to an officer"),
                  "checkin": _l("the check-in form")}
 LABELS = {"status": CASE_STATUS_LABELS, "priority": PRIORITY_LABELS, "method": METHOD_LABELS,
