@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from emergency.core.models import AuditEntry, Case, SafetyResponse, User
+from emergency.core.models import AuditEntry, Case, CaseEvent, SafetyResponse, User
 
 
 @pytest.fixture
@@ -268,3 +268,16 @@ def test_every_case_action_is_audited_with_ids_and_never_the_notes_text(people, 
     everything = repr([e.details for e in ctx.scalars(select(AuditEntry))])
     for private in ("Secret medical detail", "number unreachable", "fine", "second call"):
         assert private not in everything
+
+
+def test_a_deleted_traveller_takes_their_case_and_its_history_along(people, ctx):
+    from registry.models import Traveller
+
+    incident, ann, zoe = people
+    answer(incident, ann, message="first")
+    answer(incident, ann, channel="sms", message="again")
+    answer(incident, zoe)
+    ctx.delete(ctx.get(Traveller, ann))
+    ctx.commit()
+    assert [c.traveller_id for c in ctx.scalars(select(Case))] == [zoe]
+    assert ctx.scalar(select(func.count()).select_from(CaseEvent)) == 1
