@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from emergency.core.models import AuditEntry, Case, CaseEvent, SafetyResponse, User
+from emergency.core.timeutil import as_utc
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_asking_again_reopens_a_settled_case_as_new_and_restarts_its_wait(people
     assert kinds(case) == ["opened", "status", "reopened"]
     assert (case.events[-1].from_status, case.events[-1].source) == (settled, "sms")
     assert ctx.scalar(select(func.count()).select_from(Case)) == 1
-    assert (case.waiting_since - case.opened_at) > timedelta(hours=4)
+    assert as_utc(case.waiting_since) - as_utc(case.opened_at) > timedelta(hours=4)
 
 
 @pytest.mark.parametrize("path", [
@@ -149,7 +150,7 @@ def test_reopening_by_an_officer_restarts_the_wait_and_is_recorded_as_a_reopenin
     first_wait = case.waiting_since
     cases.set_status(case, "in_progress", officer(ctx))
     assert case.status == "in_progress" and case.closed_at is None
-    assert case.waiting_since > first_wait
+    assert as_utc(case.waiting_since) > as_utc(first_wait)
     assert case.events[-1].kind == "reopened" and case.events[-1].user.email == "coordinator@example.org"
 
 
@@ -281,3 +282,49 @@ def test_a_deleted_traveller_takes_their_case_and_its_history_along(people, ctx)
     ctx.commit()
     assert [c.traveller_id for c in ctx.scalars(select(Case))] == [zoe]
     assert ctx.scalar(select(func.count()).select_from(CaseEvent)) == 1
+
+
+def test_cases_open_add_up_and_queue_alike_on_sqlite_and_postgis(backend_app):
+    """The unique (incident, traveller) constraint, the savepoint around a new case and the
+    queue's order, on both databases."""
+    from emergency.core.database import db_session
+    from emergency.services import case_queue
+    from tests.conftest import post_incident, post_traveller
+
+    client = backend_app.test_client()
+    ann = post_traveller(client, backend_app, "Ann", email="ann@example.org")
+    bea = post_traveller(client, backend_app, "Bea", email="bea@example.org")
+    incident = post_incident(client, backend_app)
+    with backend_app.test_request_context():
+        answer(incident, bea)
+        answer(incident, ann, message="first")
+        answer(incident, ann, channel="sms", message="again")
+        session = db_session()
+        bea_case = the_case(session, incident, bea)
+        bea_case.opened_at = bea_case.waiting_since = bea_case.opened_at - timedelta(hours=1)
+        session.commit()
+        rows, total = case_queue.queue(case_queue.QueueFilter())
+        assert total == 2 and [c.traveller_id for c in rows] == [bea, ann]
+        assert kinds(the_case(session, incident, ann)) == ["opened", "need_help"]
+
+
+def test_a_case_opened_meanwhile_by_a_concurrent_answer_gets_the_call_added(backend_app, monkeypatch):
+    """Two calls for help at once: the second finds no case, its insert hits the unique
+    constraint, and the call joins the case the first one opened; the answer itself is kept."""
+    from emergency.core.database import db_session
+    from emergency.services import cases
+    from tests.conftest import post_incident, post_traveller
+
+    client = backend_app.test_client()
+    ann = post_traveller(client, backend_app, "Ann", email="ann@example.org")
+    incident = post_incident(client, backend_app)
+    with backend_app.test_request_context():
+        answer(incident, ann, message="first")
+        real_case_for = cases.case_for
+        calls = iter([None])
+        monkeypatch.setattr(cases, "case_for", lambda *a: next(calls, None) or real_case_for(*a))
+        answer(incident, ann, channel="sms", message="second")
+        session = db_session()
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
+        assert kinds(the_case(session, incident, ann)) == ["opened", "need_help"]
+        assert session.scalar(select(func.count()).select_from(SafetyResponse)) == 2
