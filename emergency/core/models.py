@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -172,10 +173,20 @@ class AlertRecipient(AppBase):
 
 
 RESPONSE_STATUSES = ("safe", "need_help")
+# Who gave an answer: the traveller, a companion travelling with them, a consular officer
+# who took it (by phone), or a report nobody vouched for (the public check-in form).
+REPORTERS = ("traveller", "companion", "officer", "unverified")
 
 
 class SafetyResponse(AppBase):
-    """One answer from a traveller to an incident's safety check; the latest one counts."""
+    """One answer about a traveller to an incident's safety check; the latest one counts.
+
+    Each answer keeps its provenance: who gave it (`reported_by`, one of REPORTERS; their
+    name in `reporter_name` when it is not the traveller), by which channel, when, and from
+    which message (`source_message`: "delivery:<id>" for a link in a message we sent,
+    "inbound:<id>" for an SMS reply, null for a web page). An answer received after the
+    incident was closed is `late`: kept and shown, left out of the closed incident's figures.
+    """
 
     __tablename__ = "safety_responses"
 
@@ -186,9 +197,14 @@ class SafetyResponse(AppBase):
     channel: Mapped[str] = mapped_column(String(10))  # link | sms | web | console
     message: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reported_by: Mapped[str] = mapped_column(String(12), default="traveller", server_default="traveller")
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    source_message: Mapped[str | None] = mapped_column(String(40))
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("status IN ('safe','need_help')", name="status"),
+        CheckConstraint("reported_by IN ('traveller','companion','officer','unverified')", name="reported_by"),
         Index("ix_safety_responses_latest", "incident_id", "traveller_id", "received_at"),
     )
 
