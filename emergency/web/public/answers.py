@@ -69,5 +69,6 @@ def respond_form(token: str):
     answer = request.form.get("answer")
     if answer not in ANSWERS:
         return _page(incident, traveller, token, status_code=400)
-    record_response(incident.id, traveller.id, ANSWERS[answer], "web", message=request.form.get("message"))
+    record_response(incident.id, traveller.id, ANSWERS[answer], "web", message=request.form.get("message"),
+                    reported_by="traveller")
     return _page(incident, traveller, token, recorded=True)

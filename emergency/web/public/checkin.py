@@ -158,7 +158,11 @@ def check_in(incident: Incident, clean: dict, answer: str, message: str | None) 
         session.flush()
     _add_zone_stop(traveller, incident, zone_stop(incident), today)
     session.flush()
-    record_response(incident.id, traveller.id, ANSWERS[answer], "web", message=message, commit=False)
+    # Anyone can fill this form with anyone's contact: the answer is an unverified report,
+    # with the name the person typed (the record it was matched to may bear another).
+    record_response(incident.id, traveller.id, ANSWERS[answer], "web", message=message, commit=False,
+                    reported_by="unverified",
+                    reporter_name=" ".join(filter(None, (clean["given_name"], clean["family_name"]))))
     audit.record("traveller.checked_in", "incident", incident.id, actor=f"traveller:{traveller.id}",
                  traveller_id=traveller.id, merged=merged)
     session.commit()
