@@ -39,6 +39,7 @@ from geo.zones import (
     crs_transformer,
     is_wgs84,
     parse_geojson,
+    refuse_non_area,
     reproject_polygons,
     zone_from_polygons,
 )
@@ -283,7 +284,7 @@ def parse_kml(data: bytes | str) -> Zone:
             others.append(name)
     if not polygons:
         if others:
-            _unsupported(others[0])
+            refuse_non_area(others[0])
         raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
     return zone_from_polygons(polygons, origin={"format": "kml"},
                               notes=[NOTE_IGNORED] if others else [])
@@ -456,7 +457,7 @@ def _zone_from_geometries(geoms, transformer, origin: dict, notes: list[str],
                 others.append(part.geom_type)
     if not polygons:
         if others:
-            _unsupported(others[0])
+            refuse_non_area(others[0])
         raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
     # drop Z values: a zone is an area on the ground
     polygons = [[[p[:2] for p in ring] for ring in poly] for poly in polygons]
@@ -479,16 +480,6 @@ def _zone_parts(collection) -> tuple[list, list]:
         else:
             others.append(part.geom_type)
     return polygons, others
-
-
-def _unsupported(kind: str) -> None:
-    raise GeoError(
-        "unsupported_geometry",
-        N_("A zone must be an area: %(type)s is not supported. Draw a polygon; for a point "
-           "give a circle (centre and radius in km); for a line give a corridor (the line and "
-           "a distance in km)."),
-        type=str(kind)[:50],
-    )
 
 
 def _open_zip(data: bytes) -> zipfile.ZipFile:

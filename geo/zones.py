@@ -537,7 +537,7 @@ def _collect_polygon_coords(obj: dict, ignored: list | None = None) -> list[list
                 ignored.append(str(gtype))
         if not found:
             if seen_types:
-                _unsupported(seen_types[0])
+                refuse_non_area(seen_types[0])
             raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
         return found
     if kind == "Feature":
@@ -575,7 +575,7 @@ def _collect_polygon_coords(obj: dict, ignored: list | None = None) -> list[list
                                N_("The zone's coordinates must be a list of [longitude, latitude] positions."))
         return [p for p in coords if p]
     if kind in _OTHER_GEOMETRIES:
-        _unsupported(kind)
+        refuse_non_area(kind)
     if kind is None:
         raise GeoError(
             "not_geojson",
@@ -585,7 +585,8 @@ def _collect_polygon_coords(obj: dict, ignored: list | None = None) -> list[list
                    type=str(kind)[:50])
 
 
-def _unsupported(kind: str) -> None:
+def refuse_non_area(kind: str) -> None:
+    """A point or a line where an area is needed: say what to give instead."""
     raise GeoError(
         "unsupported_geometry",
         N_("A zone must be an area: %(type)s is not supported. Draw a polygon; for a point "

@@ -1,6 +1,10 @@
 """Traveller-facing safety-check pages: the one-click links from the email and the page
 where an answer can be given or changed, with a message. No log-in: the signed link is
-the credential, and it shows nothing about anyone else."""
+the credential, and it shows nothing about anyone else.
+
+Only a POST records an answer. Mail scanners and link previews open every link of an email
+with GET or HEAD, so the email's one-click links open the answer page with that answer
+chosen, and the traveller's one tap on its button sends it."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -8,6 +12,7 @@ from flask_babel import force_locale
 
 from emergency.core.database import db_session
 from emergency.core.models import Incident
+from emergency.core.security import csrf
 from emergency.services.responses import latest_response, record_response
 from emergency.services.safety_links import LinkExpired, LinkInvalid, read_token
 from registry.models import Traveller
@@ -15,6 +20,18 @@ from registry.models import Traveller
 bp = Blueprint("public", __name__)
 
 ANSWERS = {"safe": "safe", "help": "need_help"}
+# The answer page's form says "via=link" when it was opened from the email's one-click
+# link, so the answer keeps the channel that brought the traveller.
+VIA_LINK = "link"
+
+
+@bp.after_request
+def _private_page(response):
+    """The token in the URL is the credential: no shared cache keeps these pages, and no
+    link on them sends the URL on as a referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _resolve(token: str):
@@ -33,12 +50,18 @@ def _resolve(token: str):
     return incident, traveller, None
 
 
-def _page(incident, traveller, token, recorded: bool = False, status_code: int = 200):
+def _page(incident, traveller, token, *, recorded: bool = False, chosen: str | None = None,
+          via: str | None = None, message: str = "", status_code: int = 200):
+    """The answer page in the traveller's language (the link's ?lang= first). `chosen` is the
+    answer word pre-selected; without one, the current answer, else "safe"."""
     current = latest_response(incident.id, traveller.id)
+    if chosen not in ANSWERS:
+        chosen = "help" if current is not None and current.status == "need_help" else "safe"
     lang = request.args.get("lang") if request.args.get("lang") in ("en", "fr") else traveller.language
     with force_locale(lang):
         return render_template("public/respond.html", incident=incident, traveller=traveller, token=token,
-                               current=current, recorded=recorded, page_lang=lang), status_code
+                               current=current, recorded=recorded, chosen=chosen, via=via,
+                               message=message, page_lang=lang), status_code
 
 
 @bp.get("/r/<token>")
@@ -51,24 +74,31 @@ def respond_page(token: str):
 
 @bp.get("/r/<token>/<answer>")
 def one_click(token: str, answer: str):
-    """The email's one-click answer. Idempotent: a second click records nothing new."""
+    """The email's one-click link (GET and HEAD): the page with this answer chosen. It records
+    nothing, since whatever opened the link may not be the traveller."""
     if answer not in ANSWERS:
         abort(404)
     incident, traveller, error = _resolve(token)
     if error:
         return error
-    record_response(incident.id, traveller.id, ANSWERS[answer], "link")
-    return _page(incident, traveller, token, recorded=True)
+    return _page(incident, traveller, token, chosen=answer, via=VIA_LINK)
 
 
 @bp.post("/r/<token>")
+@csrf.exempt
 def respond_form(token: str):
+    """Record the answer. Idempotent: the same answer again records nothing new.
+
+    No CSRF form token: the signed link in the URL is the credential (only the traveller and
+    we hold it), and a form token would turn away a traveller whose browser keeps no cookies,
+    in a crisis, for no protection the link does not already give."""
     incident, traveller, error = _resolve(token)
     if error:
         return error
     answer = request.form.get("answer")
+    via = VIA_LINK if request.form.get("via") == VIA_LINK else None
     if answer not in ANSWERS:
-        return _page(incident, traveller, token, status_code=400)
-    record_response(incident.id, traveller.id, ANSWERS[answer], "web", message=request.form.get("message"),
+        return _page(incident, traveller, token, via=via, status_code=400)
+    record_response(incident.id, traveller.id, ANSWERS[answer], via or "web", message=request.form.get("message"),
                     reported_by="traveller")
     return _page(incident, traveller, token, recorded=True)

@@ -34,9 +34,9 @@ def _need_browser():
 
 
 @pytest.fixture
-def live_server(make_app):
-    """The console and the public pages served over HTTP on a free port, CSRF on, with three
-    travellers pinned in Lisbon and one in Toronto."""
+def live_app(make_app):
+    """The app `live_server` serves (CSRF on), with three travellers pinned in Lisbon and one
+    in Toronto; a test reaches into it for what a person would get by email."""
     _need_browser()
     app = make_app(WTF_CSRF_ENABLED=True, JOBS_MODE="thread")
     with app.app_context():
@@ -53,7 +53,13 @@ def live_server(make_app):
             given_name="Tom", family_name="Wu", email="tom@example.org", phone="+14165550199", language="en",
             stops=[StopInput(country="CA", place="Toronto", arrival=TODAY.isoformat())]))
         session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    return app
+
+
+@pytest.fixture
+def live_server(live_app):
+    """The console and the public pages of `live_app` served over HTTP on a free port."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

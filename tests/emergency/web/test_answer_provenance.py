@@ -50,13 +50,14 @@ def sms_reply(client, body: str, sender: str = ZOE_PHONE) -> str:
     return sid
 
 
-def answer_page_post(client, app, incident_id: int, traveller_id: int, answer: str, message: str = "") -> None:
+def answer_page_post(client, app, incident_id: int, traveller_id: int, answer: str, message: str = "",
+                     **form: str) -> None:
     """The traveller answers on the page their link opens (a POST, as a person's browser sends)."""
     with app.test_request_context():
         from emergency.services.safety_links import make_token
 
         token = make_token(incident_id, traveller_id)
-    assert client.post(f"/r/{token}", data={"answer": answer, "message": message}).status_code == 200
+    assert client.post(f"/r/{token}", data={"answer": answer, "message": message, **form}).status_code == 200
 
 
 def responses(app) -> list[SafetyResponse]:
@@ -106,12 +107,14 @@ def test_a_twilio_retry_of_the_same_reply_adds_no_second_answer(client, app, lis
     assert [r.source_message for r in responses(app)] == [f"inbound:{inbound_id(app, 'SMretry')}"]
 
 
-def test_an_answer_on_the_travellers_page_is_theirs_and_names_no_message(client, app, lisbon):
+@pytest.mark.parametrize("form, channel", [({}, "web"), ({"via": "link"}, "link")])
+def test_an_answer_on_the_travellers_page_is_theirs_and_names_no_message(client, app, lisbon, form, channel):
+    """The page itself, or the one button of the page a one-click link opens."""
     incident_id, people = lisbon
-    answer_page_post(client, app, incident_id, people["ann"], "safe", message="At the hotel")
+    answer_page_post(client, app, incident_id, people["ann"], "safe", message="At the hotel", **form)
     [answer] = responses(app)
     assert (answer.traveller_id, answer.status, answer.channel, answer.message) == (
-        people["ann"], "safe", "web", "At the hotel")
+        people["ann"], "safe", channel, "At the hotel")
     assert (answer.reported_by, answer.reporter_name, answer.source_message, answer.late) == (
         "traveller", None, None, False)
 

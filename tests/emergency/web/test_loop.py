@@ -73,14 +73,16 @@ def test_alert_reaches_everyone_in_the_circle_and_their_answers_show_on_the_dash
     assert emails["zoe@example.org"].body.index("Êtes-vous") < emails["zoe@example.org"].body.index("Are you safe")
     assert sms["+16135550142"].body.index("Reply 1") < sms["+16135550142"].body.index("Répondez 1")
 
-    # Ann answers by the one-click link, twice (idempotent).
-    safe_url = re.search(r"https://consular\.test(/r/[^/\s]+/safe)", emails["ann@example.org"].body).group(1)
-    first = client.get(safe_url)
+    # Ann opens the one-click link and taps its button, twice (idempotent).
+    ann_page = re.search(r"https://consular\.test(/r/[^/\s]+)/safe", emails["ann@example.org"].body).group(1)
+    assert client.get(f"{ann_page}/safe").status_code == 200
+    first = client.post(ann_page, data={"answer": "safe", "via": "link"})
     assert first.status_code == 200 and "recorded that you are safe" in first.get_data(as_text=True)
-    client.get(safe_url)
+    client.post(ann_page, data={"answer": "safe", "via": "link"})
     # Zoé needs help, by the link in her email (page in French).
-    help_url = re.search(r"https://consular\.test(/r/[^/\s]+/help)", emails["zoe@example.org"].body).group(1)
-    page = client.get(help_url).get_data(as_text=True)
+    zoe_page = re.search(r"https://consular\.test(/r/[^/\s]+)/help", emails["zoe@example.org"].body).group(1)
+    assert client.get(f"{zoe_page}/help").status_code == 200
+    page = client.post(zoe_page, data={"answer": "help", "via": "link"}).get_data(as_text=True)
     assert "besoin d" in page
 
     stats = client.get(f"/api/v1/incidents/{incident['id']}", headers=headers).get_json()["stats"]
