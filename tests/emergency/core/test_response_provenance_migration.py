@@ -66,7 +66,7 @@ def _old_answers(eng) -> dict[str, int]:
 
 def test_old_answers_are_the_travellers_and_those_after_closing_become_late(engine_at_0010):
     ids = _old_answers(engine_at_0010)
-    upgrade(engine_at_0010)
+    upgrade(engine_at_0010, "0011")
     assert current(engine_at_0010) == "0011"
     with engine_at_0010.connect() as conn:
         rows = {r.id: r for r in conn.execute(sa.text(

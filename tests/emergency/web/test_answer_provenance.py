@@ -119,17 +119,27 @@ def test_an_answer_on_the_travellers_page_is_theirs_and_names_no_message(client,
         "traveller", None, None, False)
 
 
-def test_a_checkin_is_an_unverified_report_under_the_name_typed(client, app, lisbon):
-    """Anyone may type a registered traveller's email into the public form: the answer lands
-    on that record, but says it is unverified and who said it."""
+def checkin(client, incident_id, email, answer="help"):
+    return client.post(f"/incidents/{incident_id}/checkin", data={
+        "given_name": "Léo", "family_name": "Martin", "email": email, "phone": "",
+        "language": "fr", "answer": answer, "message": "", "consent": "1"})
+
+
+def test_a_checkin_under_a_registered_travellers_email_is_no_answer_of_theirs(client, app, lisbon):
+    """Anyone may type a registered traveller's email into the public form: until the code sent
+    to that address comes back, nothing is recorded as that traveller's answer."""
+    incident_id, _people = lisbon
+    assert checkin(client, incident_id, "ann@example.org").status_code == 200
+    assert responses(app) == []
+
+
+def test_a_newcomers_checkin_is_their_own_answer(client, app, lisbon):
     incident_id, people = lisbon
-    response = client.post(f"/incidents/{incident_id}/checkin", data={
-        "given_name": "Léo", "family_name": "Martin", "email": "ann@example.org", "phone": "",
-        "language": "fr", "answer": "help", "message": "", "consent": "1"})
-    assert response.status_code == 200
+    assert checkin(client, incident_id, "leo@example.org").status_code == 200
     [answer] = responses(app)
-    assert (answer.traveller_id, answer.status, answer.channel) == (people["ann"], "need_help", "web")
-    assert (answer.reported_by, answer.reporter_name, answer.source_message) == ("unverified", "Léo Martin", None)
+    assert answer.traveller_id not in people.values()
+    assert (answer.status, answer.channel, answer.reported_by, answer.reporter_name) == (
+        "need_help", "web", "traveller", None)
 
 
 def test_the_responses_api_gives_each_answers_provenance(client, app, lisbon):
