@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -172,10 +173,20 @@ class AlertRecipient(AppBase):
 
 
 RESPONSE_STATUSES = ("safe", "need_help")
+# Who gave an answer: the traveller, a companion travelling with them, a consular officer
+# who took it (by phone), or a report nobody vouched for (the public check-in form).
+REPORTERS = ("traveller", "companion", "officer", "unverified")
 
 
 class SafetyResponse(AppBase):
-    """One answer from a traveller to an incident's safety check; the latest one counts."""
+    """One answer about a traveller to an incident's safety check; the latest one counts.
+
+    Each answer keeps its provenance: who gave it (`reported_by`, one of REPORTERS; their
+    name in `reporter_name` when it is not the traveller), by which channel, when, and from
+    which message (`source_message`: "delivery:<id>" for a link in a message we sent,
+    "inbound:<id>" for an SMS reply, null for a web page). An answer received after the
+    incident was closed is `late`: kept and shown, left out of the closed incident's figures.
+    """
 
     __tablename__ = "safety_responses"
 
@@ -183,13 +194,52 @@ class SafetyResponse(AppBase):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(12))
-    channel: Mapped[str] = mapped_column(String(10))  # link | sms | web | console
+    channel: Mapped[str] = mapped_column(String(10))  # link | sms | web | console | checkin
     message: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reported_by: Mapped[str] = mapped_column(String(12), default="traveller", server_default="traveller")
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    source_message: Mapped[str | None] = mapped_column(String(40))
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("status IN ('safe','need_help')", name="status"),
+        CheckConstraint("reported_by IN ('traveller','companion','officer','unverified')", name="reported_by"),
         Index("ix_safety_responses_latest", "incident_id", "traveller_id", "received_at"),
+    )
+
+
+class CheckinReport(AppBase):
+    """One crisis-time check-in, kept as the person sent it.
+
+    A check-in whose email or phone matches a registered traveller (`matched`) does not
+    speak for that traveller: it stays an unverified report until someone enters the
+    one-time code sent to that traveller's own contact (`verified_at`), and only then is the
+    answer recorded as theirs. A check-in that matched nobody created its own traveller
+    (`traveller_id`) whose answer counted at once; its row exists so that both kinds get
+    the same code page and the page reveals nobody's registration. The code is stored as
+    an HMAC, never in clear."""
+
+    __tablename__ = "checkin_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
+    matched: Mapped[bool] = mapped_column(Boolean)
+    contact_channel: Mapped[str] = mapped_column(String(5))  # where the code goes: email | sms
+    contact: Mapped[str] = mapped_column(String(254))  # normalised, as it matched the record
+    answer: Mapped[str] = mapped_column(String(12))
+    message: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2))  # of the person who checked in
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("answer IN ('safe','need_help')", name="answer"),
+        CheckConstraint("contact_channel IN ('email','sms')", name="contact_channel"),
     )
 
 

@@ -2,7 +2,8 @@
 
 Registration, sign-in link requests and crisis check-ins cost us an email or a database row
 each, and sign-in requests could be used to flood someone's mailbox: each is limited per IP
-address, and sign-in requests also per email address. Counts live in Redis when `REDIS_URL`
+address, and sign-in requests also per email address. Check-in codes are limited per IP
+address too, on top of their few tries per report. Counts live in Redis when `REDIS_URL`
 is set (shared by every gunicorn worker and machine), else in memory (the embedded default).
 `RATELIMIT_ENABLED=False` switches limits off (most tests do; the rate-limit tests do not).
 Over the limit, the traveller sees a bilingual 429 page.
@@ -25,6 +26,9 @@ REGISTER_PER_IP = "10/hour"
 SIGNIN_PER_IP = "5/hour"
 SIGNIN_PER_EMAIL = "3/hour"
 CHECKIN_PER_IP = "10/hour"
+# Each check-in report takes at most 5 codes (checkin_codes.MAX_TRIES); this caps how many
+# reports one address can try codes on, so nobody sweeps the 10^6 codes across many reports.
+CHECKIN_CODE_PER_IP = "20/hour"
 
 
 def email_key() -> str:

@@ -16,27 +16,36 @@ from registry.models import Traveller
 REACHED = ("sent", "delivered")
 
 
-def latest_responses(incident_id: int):
-    """Subquery: each traveller's latest answer to this incident."""
+def latest_responses(incident_id: int, on_time_only: bool = False):
+    """Subquery: each traveller's latest answer to this incident (traveller_id, status,
+    received_at, late). With `on_time_only`, answers received after the incident was closed
+    are left out: what the figures count, so a closed incident's stay as at closing."""
+    where = [SafetyResponse.incident_id == incident_id]
+    if on_time_only:
+        where.append(SafetyResponse.late.is_(False))
     ranked = (
         select(
-            SafetyResponse.traveller_id, SafetyResponse.status, SafetyResponse.received_at,
+            SafetyResponse.traveller_id, SafetyResponse.status, SafetyResponse.received_at, SafetyResponse.late,
             func.row_number().over(
                 partition_by=SafetyResponse.traveller_id,
                 order_by=(SafetyResponse.received_at.desc(), SafetyResponse.id.desc()),
             ).label("rank"),
-        ).where(SafetyResponse.incident_id == incident_id)
+        ).where(*where)
     ).subquery()
-    return select(ranked.c.traveller_id, ranked.c.status, ranked.c.received_at).where(ranked.c.rank == 1).subquery()
+    return (select(ranked.c.traveller_id, ranked.c.status, ranked.c.received_at, ranked.c.late)
+            .where(ranked.c.rank == 1).subquery())
 
 
 def incident_stats(incident: Incident) -> dict:
+    """The incident's figures. Late answers (received after closing) are not counted: a
+    closed incident's answers stay as they were at closing; the late ones show in each
+    traveller's answer history."""
     session = db_session()
     alert_ids = select(Alert.id).where(Alert.incident_id == incident.id)
     recipients = session.scalar(
         select(func.count(func.distinct(AlertRecipient.traveller_id))).where(AlertRecipient.incident_id == incident.id)
     ) or 0
-    latest = latest_responses(incident.id)
+    latest = latest_responses(incident.id, on_time_only=True)
     answers = dict(session.execute(select(latest.c.status, func.count()).group_by(latest.c.status)).all())
     if recipients:
         affected = recipients
@@ -73,7 +82,11 @@ def incident_stats(incident: Incident) -> dict:
 
 
 def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
-    """The people on this incident's recipient lists, those needing help first."""
+    """The people on this incident's recipient lists, those needing help first.
+
+    Each row shows the traveller's latest answer, late or not (a "need help" after closing
+    must be seen), and `history`: every answer they gave, oldest first, with who gave it.
+    """
     session = db_session()
     latest = latest_responses(incident.id)
     alert_ids = select(Alert.id).where(Alert.incident_id == incident.id)
@@ -85,7 +98,7 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
     ).subquery()
     people = session.execute(
         select(frozen.c.traveller_id, Traveller.given_name, Traveller.family_name, frozen.c.language,
-               frozen.c.precision, latest.c.status, latest.c.received_at)
+               frozen.c.precision, latest.c.status, latest.c.received_at, latest.c.late)
         .join(Traveller, Traveller.id == frozen.c.traveller_id)
         .outerjoin(latest, latest.c.traveller_id == frozen.c.traveller_id)
         .order_by(case((latest.c.status == "need_help", 0), (latest.c.status.is_(None), 1), else_=2),
@@ -101,6 +114,7 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
             .order_by(Delivery.id)
         ):
             status[(d.recipient_id, d.channel)] = d.status
+    history = answer_history(incident, ids)
     return [{
         "traveller_id": p.traveller_id,
         "name": f"{p.given_name} {p.family_name}",
@@ -110,7 +124,29 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
         "sms_status": status.get((p.traveller_id, "sms")),
         "response": p.status,
         "responded_at": p.received_at,
+        "late": bool(p.late),
+        "history": history.get(p.traveller_id, []),
     } for p in people]
+
+
+def answer_history(incident: Incident, traveller_ids: list[int]) -> dict[int, list[dict]]:
+    """Every answer each of these travellers gave to the incident, oldest first: when, what,
+    by which channel, who gave it, from which message, whether it came after closing."""
+    history: dict[int, list[dict]] = {}
+    if not traveller_ids:
+        return history
+    rows = db_session().scalars(
+        select(SafetyResponse)
+        .where(SafetyResponse.incident_id == incident.id, SafetyResponse.traveller_id.in_(traveller_ids))
+        .order_by(SafetyResponse.received_at, SafetyResponse.id)
+    )
+    for r in rows:
+        history.setdefault(r.traveller_id, []).append({
+            "received_at": r.received_at, "status": r.status, "channel": r.channel,
+            "reported_by": r.reported_by, "reporter_name": r.reporter_name,
+            "source_message": r.source_message, "late": r.late, "message": r.message,
+        })
+    return history
 
 
 def outbox_messages(limit: int = 100) -> list[OutboxMessage]:

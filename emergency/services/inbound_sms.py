@@ -82,7 +82,9 @@ def process_inbound_sms(from_number: str, to_number: str | None, body: str, prov
                                 "emergency line of your embassy or consulate."))
     if intent in ("safe", "need_help"):
         if fresh:
-            record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False)
+            # the number is the one we alerted: the traveller's own answer, from this reply
+            record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False,
+                            reported_by="traveller", source_message=f"inbound:{inbound.id}")
         session.commit()
         if intent == "safe":
             return _bilingual(lang, N_("Thank you. We have recorded that you are safe."))

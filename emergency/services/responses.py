@@ -1,7 +1,13 @@
-"""Safety responses: every answer is kept; the latest one per traveller counts.
+"""Safety responses: every answer is kept, with who gave it and what it came from; the
+latest one per traveller counts.
 
-Recording is idempotent: the same answer again (a second click, a re-delivered SMS)
-adds nothing, so the dashboard counts each person once.
+Recording is idempotent: the same answer again from the same person (a second click, a
+re-delivered SMS) adds nothing, so the dashboard counts each person once. The same answer
+from someone else (a companion confirming what the traveller said) is kept, since who
+vouched for it is part of the answer.
+
+An answer to a closed incident is recorded all the same (a late "need help" must reach an
+officer), marked `late`: the closed incident's figures stay as they were at closing.
 
 Every "need help" that is recorded opens the traveller's case, or adds to it
 (`cases.open_case_for_help`): this is the one place all channels pass through.
@@ -12,7 +18,7 @@ from sqlalchemy import select
 
 from emergency.core import audit
 from emergency.core.database import db_session
-from emergency.core.models import RESPONSE_STATUSES, SafetyResponse
+from emergency.core.models import REPORTERS, RESPONSE_STATUSES, Incident, SafetyResponse
 from emergency.services import cases
 
 
@@ -25,24 +31,46 @@ def latest_response(incident_id: int, traveller_id: int) -> SafetyResponse | Non
     )
 
 
+def _clean(text: str | None, limit: int) -> str | None:
+    return (text or "").strip()[:limit] or None
+
+
 def record_response(incident_id: int, traveller_id: int, status: str, channel: str,
-                    message: str | None = None, commit: bool = True) -> tuple[SafetyResponse, bool]:
-    """Store an answer; returns (the current answer, whether a new row was added)."""
+                    message: str | None = None, commit: bool = True, *,
+                    reported_by: str = "traveller", reporter_name: str | None = None,
+                    source_message: str | None = None) -> tuple[SafetyResponse, bool]:
+    """Store an answer; returns (the current answer, whether a new row was added).
+
+    `reported_by` says who gave it (one of REPORTERS) and `reporter_name` their name when it
+    is not the traveller; `source_message` what it came from ("delivery:<id>",
+    "inbound:<id>"; None for a web page).
+    """
     if status not in RESPONSE_STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    message = (message or "").strip()[:2000] or None
-    latest = latest_response(incident_id, traveller_id)
-    if latest is not None and latest.status == status and not message:
-        return latest, False
-    response = SafetyResponse(incident_id=incident_id, traveller_id=traveller_id, status=status,
-                              channel=channel, message=message)
+    if reported_by not in REPORTERS:
+        raise ValueError(f"unknown reporter {reported_by!r}")
+    message = _clean(message, 2000)
+    reporter_name = None if reported_by == "traveller" else _clean(reporter_name, 200)
     session = db_session()
+    latest = latest_response(incident_id, traveller_id)
+    if (latest is not None and latest.status == status and not message
+            and (latest.reported_by, latest.reporter_name) == (reported_by, reporter_name)):
+        return latest, False
+    incident = session.get(Incident, incident_id)
+    late = incident is not None and incident.status == "closed"
+    response = SafetyResponse(incident_id=incident_id, traveller_id=traveller_id, status=status,
+                              channel=channel, message=message, reported_by=reported_by,
+                              reporter_name=reporter_name, source_message=source_message, late=late)
     session.add(response)
     session.flush()
     if status == "need_help":
         cases.open_case_for_help(incident_id, traveller_id, channel, response_id=response.id)
-    audit.record("safety.response", "incident", incident_id, actor=f"traveller:{traveller_id}",
-                 status=status, channel=channel)
+    # An officer's entry is theirs (the signed-in user); any other answer came from the
+    # traveller's side. Ids and kinds only: the audit log never holds a person's name.
+    actor = None if reported_by == "officer" else f"traveller:{traveller_id}"
+    audit.record("safety.response", "incident", incident_id, actor=actor, traveller_id=traveller_id,
+                 status=status, channel=channel, reported_by=reported_by, source_message=source_message,
+                 late=late)
     if commit:
         session.commit()
     return response, True

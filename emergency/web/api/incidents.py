@@ -119,5 +119,7 @@ def incident_responses(incident_id: int):
     rows = db_session().scalars(
         select(SafetyResponse).where(SafetyResponse.incident_id == incident.id).order_by(SafetyResponse.id)
     )
-    return jsonify([{"traveller_id": r.traveller_id, "status": r.status, "channel": r.channel,
-                     "message": r.message, "received_at": iso_utc(r.received_at)} for r in rows])
+    return jsonify([{"id": r.id, "traveller_id": r.traveller_id, "status": r.status, "channel": r.channel,
+                     "message": r.message, "received_at": iso_utc(r.received_at),
+                     "reported_by": r.reported_by, "reporter_name": r.reporter_name,
+                     "source_message": r.source_message, "late": r.late} for r in rows])

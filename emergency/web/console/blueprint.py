@@ -28,7 +28,10 @@ STATUS_LABELS = {
     "pending": _l("Pending"), "delivered": _l("Delivered"), "failed": _l("Failed"),
     "safe": _l("Safe"), "need_help": _l("Needs help"), "no_answer": _l("No answer"),
     "point": _l("Exact point"), "city": _l("City"), "country": _l("Country only"),
-    "email": _l("Email"), "sms": _l("SMS"),
+    "email": _l("Email"), "sms": _l("SMS"), "link": _l("Link in a message"), "web": _l("Web page"),
+    "console": _l("Console"),
+    "traveller": _l("The traveller"), "companion": _l("A companion"), "officer": _l("An officer, by phone"),
+    "unverified": _l("Unverified report"),
     "viewer": _l("viewer"), "coordinator": _l("coordinator"), "approver": _l("approver"),
     "admin": _l("administrator"), "partner": _l("partner"),
 }

@@ -16,7 +16,7 @@ from emergency.core.i18n import current_language
 from emergency.core.i18n_errors import translate
 from emergency.core.models import Incident
 from emergency.services import alerts as alert_service
-from emergency.services import dashboard, incidents
+from emergency.services import checkin_reports, dashboard, incidents
 from emergency.web.console.blueprint import bp, get_incident_or_404
 from emergency.web.console.forms import AlertForm, IncidentForm, PostForm
 from emergency.web.console.incident_map import page_parts
@@ -129,4 +129,5 @@ def incident_view_context(incident: Incident) -> dict:
         "form": AlertForm(formdata=None, data={**alert_service.default_texts(incident), "kind": "safety_check"}),
         "kind_texts": alert_service.all_default_texts(incident),
         "messages_to_read": dashboard.messages_to_read(incident),
+        "checkin_reports": checkin_reports.report_rows(incident.id),
     }

@@ -99,5 +99,6 @@ def respond_form(token: str):
     via = VIA_LINK if request.form.get("via") == VIA_LINK else None
     if answer not in ANSWERS:
         return _page(incident, traveller, token, via=via, status_code=400)
-    record_response(incident.id, traveller.id, ANSWERS[answer], via or "web", message=request.form.get("message"))
+    record_response(incident.id, traveller.id, ANSWERS[answer], via or "web", message=request.form.get("message"),
+                    reported_by="traveller")
     return _page(incident, traveller, token, recorded=True)

@@ -1,12 +1,20 @@
 """Crisis-time sign-up: "I am in the affected area", for people who never registered.
 
 `/now` lists the incidents under way; each links to a short form (name, email or phone,
-language, "I am safe" / "I need help", an optional message) that takes under a minute. The
-person is matched with an existing traveller by email or phone (any format we can read),
-or recorded as a minimal traveller (source "checkin") with a stop in the incident's zone
-for today, and their answer enters the incident's safety check at once — the dashboard counts
-answers from people who were not on a recipient list. The page exists only while the
-incident is active. Audit entries hold ids, never names or contacts.
+language, "I am safe" / "I need help", an optional message) that takes under a minute.
+
+Someone who matches no one (by email or phone, any format we can read) is recorded as a
+minimal traveller (source "checkin") with a stop in the incident's zone for today, and their
+answer enters the incident's safety check at once — the dashboard counts answers from people
+who were not on a recipient list.
+
+A check-in whose email or phone matches a registered traveller does not speak for them:
+anyone may know a person's email. It is kept as an unverified report, shown to coordinators
+as such, and a one-time code goes to that traveller's own contact; only the code, entered on
+the page the check-in leads to (`checkin_verify`), records the answer as theirs. It changes
+nothing on their record. Both kinds of check-in get the same page, so it reveals nobody's
+registration. The page exists only while the incident is active. Audit entries hold ids,
+never names or contacts.
 """
 from __future__ import annotations
 
@@ -23,8 +31,11 @@ from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.i18n import current_language, other_language
-from emergency.core.models import Incident
+from emergency.core.models import CheckinReport, Incident
 from emergency.core.rate_limits import CHECKIN_PER_IP, limiter
+from emergency.jobs.checkin_codes import queue_checkin_code
+from emergency.services.checkin_codes import CODE_DIGITS, report_token
+from emergency.services.checkin_reports import create_report
 from emergency.services.responses import record_response
 from emergency.web.public.registration import consent_error, consent_version, errors_by_field
 from geo import countries
@@ -125,14 +136,8 @@ def _stay(incident: Incident, today: date) -> date:
     return today + timedelta(days=OPEN_STAY_DAYS)
 
 
-def _in_zone_today(traveller: Traveller, place: dict, today: date) -> bool:
-    return any(s.country == place["country"] and s.arrival <= today
-               and (s.departure is None or s.departure >= today)
-               for trip in traveller.trips for s in trip.stops)
-
-
 def _add_zone_stop(traveller: Traveller, incident: Incident, place: dict | None, today: date) -> None:
-    if place is None or _in_zone_today(traveller, place, today):
+    if place is None:
         return
     trip = Trip(traveller_id=traveller.id, purpose=None)
     trip.stops = [Stop(traveller_id=traveller.id, country=place["country"], lat=place["lat"],
@@ -141,28 +146,32 @@ def _add_zone_stop(traveller: Traveller, incident: Incident, place: dict | None,
     traveller.trips.append(trip)
 
 
-def check_in(incident: Incident, clean: dict, answer: str, message: str | None) -> tuple[Traveller, bool]:
-    """Merge or create the traveller, place them in the zone, record their answer.
-    Returns (traveller, whether an existing record was used). Commits."""
+def check_in(incident: Incident, clean: dict, answer: str, message: str | None) -> CheckinReport:
+    """Keep the check-in as a report. A registered traveller's contact gets a code and
+    nothing else happens to their record or answers; someone unknown becomes a traveller in
+    the zone whose answer counts at once. Commits, then queues the code."""
     session = db_session()
-    today = utcnow().date()
-    traveller = find_traveller_by_contact(session, email=clean["email"], phone=clean["phone"])
-    merged = traveller is not None
-    if traveller is None:
-        now = utcnow()
-        traveller = Traveller(given_name=clean["given_name"], family_name=clean["family_name"],
-                              email=clean["email"], phone=clean["phone"], language=clean["language"],
-                              source="checkin", consent_at=now, consent_version=consent_version(),
-                              created_at=now, updated_at=now)
-        session.add(traveller)
-        session.flush()
-    _add_zone_stop(traveller, incident, zone_stop(incident), today)
+    known = find_traveller_by_contact(session, email=clean["email"], phone=clean["phone"])
+    if known is not None:
+        report = create_report(incident, known, True, clean, ANSWERS[answer], message)
+        session.commit()
+        queue_checkin_code(report.id)
+        return report
+    now = utcnow()
+    traveller = Traveller(given_name=clean["given_name"], family_name=clean["family_name"],
+                          email=clean["email"], phone=clean["phone"], language=clean["language"],
+                          source="checkin", consent_at=now, consent_version=consent_version(),
+                          created_at=now, updated_at=now)
+    session.add(traveller)
+    session.flush()
+    _add_zone_stop(traveller, incident, zone_stop(incident), now.date())
     session.flush()
     record_response(incident.id, traveller.id, ANSWERS[answer], "web", message=message, commit=False)
+    report = create_report(incident, traveller, False, clean, ANSWERS[answer], message)
     audit.record("traveller.checked_in", "incident", incident.id, actor=f"traveller:{traveller.id}",
-                 traveller_id=traveller.id, merged=merged)
+                 traveller_id=traveller.id, merged=False)
     session.commit()
-    return traveller, merged
+    return report
 
 
 def _form(incident: Incident, values: dict, errors: list[FieldError], status: int = 200):
@@ -188,6 +197,10 @@ def done_texts(lang: str, answer: str) -> dict:
                        "soon as possible.")),
             "advice": _("If your life is in danger, call the local emergency services first."),
             "register": _("Register your trip"),
+            "code_intro": _("If this email address or mobile number is already registered with "
+                            "us, we have sent it a %(digits)d-digit code. Enter it on this page "
+                            "to confirm that this answer comes from you: until then, it does "
+                            "not change the registered record.", digits=CODE_DIGITS),
         }
 
 
@@ -200,9 +213,21 @@ def checkin_submit(incident_id: int):
         clean = validate(values)
     except ValidationFailed as exc:
         return _form(incident, values, exc.errors, 400)
-    check_in(incident, clean, values["answer"], values["message"] or None)
+    report = check_in(incident, clean, values["answer"], values["message"] or None)
     first = clean["language"]
     second = other_language(first)
-    return render_template("public/checkin_done.html", incident=incident,
+    with force_locale(first):
+        form = code_form_texts()
+    return render_template("public/checkin_done.html", incident=incident, token=report_token(report.id),
+                           form=form, form_lang=first,
                            sections=[done_texts(first, values["answer"]),
                                      done_texts(second, values["answer"])])
+
+
+def code_form_texts() -> dict:
+    """The code form's words, in the current locale."""
+    return {
+        "label": _("Code"),
+        "hint": _("%(digits)d digits, sent by text message or email", digits=CODE_DIGITS),
+        "button": _("Confirm my answer"),
+    }

@@ -83,6 +83,17 @@ def test_checkins_are_limited_to_ten_an_hour_per_ip(client, app):
     assert client.post(url, data={}, **ip("10.0.4.2")).status_code == 400
 
 
+def test_check_in_codes_are_limited_to_twenty_tries_an_hour_per_ip(client, app):
+    from emergency.services.checkin_codes import report_token
+
+    with app.app_context():
+        url = f"/checkin/{report_token(12345)}"  # no such report: the limit counts before the lookup
+    for _ in range(20):
+        assert client.post(url, data={"code": "123456"}, **ip("10.0.5.1")).status_code == 404
+    assert client.post(url, data={"code": "123456"}, **ip("10.0.5.1")).status_code == 429
+    assert client.post(url, data={"code": "123456"}, **ip("10.0.5.2")).status_code == 404
+
+
 def test_limits_can_be_switched_off_by_configuration(make_app):
     client = make_app(RATELIMIT_ENABLED=False).test_client()
     assert all(client.post("/my", data={"email": "a@example.org"}).status_code == 200 for _ in range(8))

@@ -9,14 +9,14 @@ priority changes, notes, contact attempts and answers taken by phone.
 Both tables go with their traveller (ON DELETE CASCADE), as safety responses do, so the
 privacy purge and a traveller's own deletion take their cases with them.
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,71 @@
+"""The message that carries a check-in code to the registered traveller: an SMS or an email,
+their language first and the other below, like every message to a traveller. It says what
+the code is for and that someone else may have used their contact, so a person who did not
+check in knows to ignore it.
+
+The job that sends it is in `emergency.jobs.checkin_codes`.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from emergency.core.i18n import other_language
+from emergency.services.checkin_codes import CODE_TTL
+from notify.providers.base import EmailBatch, EmailRecipient
+from notify.segments import gsm_safe
+
+
+def _languages(language: str | None) -> tuple[str, str]:
+    first = language if language in ("en", "fr") else "en"
+    return first, other_language(first)
+
+
+def _minutes() -> int:
+    return int(CODE_TTL.total_seconds() // 60)
+
+
+def sms_body(code: str, language: str | None) -> str:
+    """Both languages in GSM-7 (a French accent outside it would make every segment shorter)."""
+    parts = []
+    for lang in _languages(language):
+        with force_locale(lang):
+            parts.append(_("Your code: %(code)s. Enter it on the check-in page to confirm your "
+                           "answer to the consulate. Not you? Ignore this message.", code=code))
+    return gsm_safe("\n\n".join(parts))
+
+
+def _section(code: str, lang: str) -> dict:
+    return {
+        "lang": lang,
+        "subject": _("Your code to confirm your check-in"),
+        "heading": _("Your code: %(code)s", code=code),
+        "paragraphs": [
+            _("Someone, probably you, checked in with this contact during an emergency and said "
+              "how you are. Enter this code on the check-in page to confirm that the answer "
+              "comes from you. It expires in %(minutes)d minutes.", minutes=_minutes()),
+        ],
+        "link": None, "link_label": "", "trips": [], "trips_heading": "", "advisories": [],
+        "advisories_heading": "",
+        "footer": [_("If it was not you, ignore this email: your record and your answers are "
+                     "unchanged."),
+                   _("If you need urgent help abroad, contact the nearest embassy or consulate.")],
+    }
+
+
+def email_batch(code: str, language: str | None, to: str) -> EmailBatch:
+    """The whole email, own language first; one recipient, no substitutions."""
+    first, second = _languages(language)
+    sections = []
+    for lang in (first, second):
+        with force_locale(lang):
+            s = _section(code, lang)
+            s["text"] = render_template("email/traveller_section.txt", s=s)
+            s["html"] = render_template("email/traveller_section.html", s=s)
+        sections.append(s)
+    subject = f"{sections[0]['subject']} / {sections[1]['subject']}"
+    text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
+    html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=first)
+    return EmailBatch(language=first, subject=subject, text=text, html=html,
+                      recipients=[EmailRecipient(None, to, {})])
