@@ -248,6 +248,7 @@ OPEN_CASE_STATUSES = ("new", "in_progress")
 CASE_PRIORITIES = ("low", "normal", "high", "urgent")
 CASE_EVENT_KINDS = ("opened", "need_help", "reopened", "status", "assigned", "priority", "note",
                     "contact", "answer")
+CALL_KINDS = ("opened", "need_help", "reopened")  # the events a call for help writes
 CONTACT_METHODS = ("phone", "sms", "email")
 CONTACT_OUTCOMES = ("reached", "no_answer", "left_message", "wrong_number", "failed")
 
@@ -292,6 +293,13 @@ class Case(AppBase):
     def is_open(self) -> bool:
         return self.status in OPEN_CASE_STATUSES
 
+    @property
+    def unverified(self) -> bool:
+        """Every call for help in this case is a check-in whose code was not entered: an
+        officer should confirm who it is before acting on the traveller's record."""
+        calls = [e for e in self.events if e.kind in CALL_KINDS and e.user_id is None]
+        return bool(calls) and all(e.unverified for e in calls)
+
 
 class CaseEvent(AppBase):
     """One line of a case's history: a call for help, a change made by an officer, a note,
@@ -314,11 +322,20 @@ class CaseEvent(AppBase):
     outcome: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     response_id: Mapped[int | None] = mapped_column(ForeignKey("safety_responses.id", ondelete="SET NULL"))
+    # A call for help from the public check-in form that named a registered traveller: it is
+    # not their answer until the code sent to them is entered (CheckinReport.verified_at).
+    checkin_report_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_reports.id", ondelete="SET NULL"))
 
     case: Mapped[Case] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     response: Mapped[SafetyResponse | None] = relationship()
+    checkin_report: Mapped[CheckinReport | None] = relationship()
+
+    @property
+    def unverified(self) -> bool:
+        """A call for help nobody has proved came from the traveller (yet)."""
+        return self.checkin_report is not None and self.checkin_report.verified_at is None
 
     __table_args__ = (
         CheckConstraint("kind IN ('opened','need_help','reopened','status','assigned','priority','note',"

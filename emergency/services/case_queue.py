@@ -11,12 +11,12 @@ from datetime import date, datetime
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from common.clock import utcnow
 from common.i18n import N_
 from emergency.core.database import db_session
-from emergency.core.models import CASE_STATUSES, OPEN_CASE_STATUSES, Case
+from emergency.core.models import CASE_STATUSES, OPEN_CASE_STATUSES, Case, CaseEvent
 from emergency.core.timeutil import as_utc
 from emergency.services.errors import ServiceError
 from registry.models import Stop, Traveller
@@ -95,7 +95,8 @@ def queue(f: QueueFilter) -> tuple[list[Case], int]:
     settled_last = sql_case((Case.status.in_(OPEN_CASE_STATUSES), 0), else_=1)
     rows = session.scalars(
         select(Case).where(*where)
-        .options(joinedload(Case.traveller), joinedload(Case.incident), joinedload(Case.assignee))
+        .options(joinedload(Case.traveller), joinedload(Case.incident), joinedload(Case.assignee),
+                 selectinload(Case.events).selectinload(CaseEvent.checkin_report))  # Case.unverified
         .order_by(settled_last, Case.waiting_since, Case.id)
         .offset((f.page - 1) * f.per_page).limit(f.per_page))
     return list(rows), total

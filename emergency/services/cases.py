@@ -103,28 +103,34 @@ def _insert_case(incident_id: int, traveller_id: int, source: str) -> Case | Non
 
 
 def open_case_for_help(incident_id: int, traveller_id: int, source: str,
-                       response_id: int | None = None) -> Case:
+                       response_id: int | None = None, checkin_report_id: int | None = None) -> Case:
     """Open the case of a traveller who asked for help, or add this call to their case.
 
-    `source` is the answer's channel. A resolved or closed case is reopened as "new" and
-    its wait starts again: the person needs someone now. Flushes; the caller commits."""
-    actor = None if source == PHONE else f"traveller:{traveller_id}"
+    `source` is the answer's channel; `checkin_report_id` names an unverified check-in (not
+    yet the traveller's answer, but a call for help all the same). A resolved or closed case
+    is reopened as "new" and its wait starts again: the person needs someone now. Flushes;
+    the caller commits."""
+    if checkin_report_id is not None:
+        actor = "public"  # nobody has proved who filled in the form
+    else:
+        actor = None if source == PHONE else f"traveller:{traveller_id}"
+    link = {"response_id": response_id, "checkin_report_id": checkin_report_id}
     case = case_for(incident_id, traveller_id)
     if case is None:
         case = _insert_case(incident_id, traveller_id, source)
         if case is not None:
-            _event(case, "opened", source=source, to_status="new", response_id=response_id)
+            _event(case, "opened", source=source, to_status="new", **link)
             db_session().flush()
             _audit(case, "case.opened", actor=actor, source=source)
             return case
         case = case_for(incident_id, traveller_id)
     if case.is_open:
-        _event(case, "need_help", source=source, response_id=response_id)
+        _event(case, "need_help", source=source, **link)
         _audit(case, "case.need_help", actor=actor, source=source)
     else:
         previous = case.status
         _reopen(case, "new")
-        _event(case, "reopened", source=source, from_status=previous, to_status="new", response_id=response_id)
+        _event(case, "reopened", source=source, from_status=previous, to_status="new", **link)
         _audit(case, "case.reopened", actor=actor, source=source, from_status=previous, to_status="new")
     db_session().flush()
     return case

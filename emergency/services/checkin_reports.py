@@ -4,7 +4,8 @@ A check-in that matches a registered traveller by email or phone does not speak 
 its answer is stored here, unverified, and shown to coordinators as such; it never counts
 as that traveller's answer until the code sent to their own contact is entered
 (`emergency.services.checkin_codes`). An unverified "need help" is still a call for help:
-`unverified_help_reports` lists them for the case queue, so none waits on a code.
+it opens (or adds to) the traveller's case at once, flagged unverified, so none waits on
+a code; `unverified_help_reports` lists them too.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from common.clock import utcnow
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.models import CheckinReport, Incident
+from emergency.services import cases
 from emergency.services.checkin_codes import CODE_TTL
 from registry.models import Traveller
 
@@ -48,6 +50,9 @@ def create_report(incident: Incident, traveller: Traveller, matched: bool, clean
     session = db_session()
     session.add(report)
     session.flush()
+    if matched and answer == "need_help":
+        # Unverified, but a call for help: an officer sees it now, not once a code arrives.
+        cases.open_case_for_help(incident.id, traveller.id, "checkin", checkin_report_id=report.id)
     if matched:
         audit.record("checkin.report_created", "checkin_report", report.id, actor="public",
                      incident_id=incident.id, traveller_id=traveller.id, answer=answer)

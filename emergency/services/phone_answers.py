@@ -28,7 +28,8 @@ def record_phone_answer(case: Case, status: str, message: str | None, user: User
     message = clean_note(message)
     session = db_session()
     response, added = record_response(case.incident_id, case.traveller_id, status, PHONE,
-                                      message=message, commit=False)
+                                      message=message, commit=False, reported_by="officer",
+                                      reporter_name=(user.name or user.email) if user else None)
     if not added:
         session.rollback()
         return False

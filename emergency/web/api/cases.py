@@ -29,6 +29,7 @@ def _case_json(case: Case) -> dict:
         "source": case.source, "opened_at": iso_utc(case.opened_at), "waiting_since": iso_utc(case.waiting_since),
         "waiting_seconds": case_queue.waiting_seconds(case), "updated_at": iso_utc(case.updated_at),
         "resolved_at": iso_utc(case.resolved_at), "closed_at": iso_utc(case.closed_at),
+        "unverified": case.unverified,
     }
 
 
@@ -38,7 +39,7 @@ def _event_json(event: CaseEvent) -> dict:
         "id": event.id, "at": iso_utc(event.at), "kind": event.kind, "user_id": event.user_id,
         "source": event.source, "from_status": event.from_status, "to_status": event.to_status,
         "assignee_id": event.assignee_id, "priority": event.priority, "method": event.method,
-        "outcome": event.outcome, "note": event.note,
+        "outcome": event.outcome, "note": event.note, "unverified": event.unverified,
         "answer": None if response is None else {"status": response.status, "channel": response.channel,
                                                   "message": response.message},
     }

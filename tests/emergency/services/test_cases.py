@@ -220,6 +220,7 @@ def test_an_answer_given_by_phone_counts_and_shows_in_the_case_but_settles_nothi
     assert record_phone_answer(case, "safe", None, officer(ctx)) is False  # already her answer
     latest = latest_response(incident, ann)
     assert (latest.status, latest.channel, latest.message) == ("safe", "phone", "At her sister's")
+    assert (latest.reported_by, latest.reporter_name) == ("officer", "Cora Coordinator")
     ctx.refresh(case)
     assert case.status == "new"
     assert kinds(case) == ["opened", "answer"]

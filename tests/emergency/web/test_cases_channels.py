@@ -4,13 +4,15 @@ way adds to the same case."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from emergency.core.models import Case
-from tests.conftest import api_headers, post_incident, post_traveller
+from emergency.core.models import AuditEntry, Case, SafetyResponse
+from notify.models import OutboxMessage
+from tests.conftest import PASSWORD, api_headers, post_incident, post_traveller
 
 TOKEN = "twilio-test-auth-token"
 ANN = "+351912345678"
@@ -98,4 +100,50 @@ def test_a_second_call_by_another_channel_adds_to_the_same_case(app, client, ale
 
 def test_a_safe_answer_by_any_channel_opens_no_case(app, client, alerted):
     sms_reply(client, "OUI")
+    assert cases_of(app) == []
+
+
+def test_an_unverified_check_in_naming_a_registered_traveller_opens_their_case_flagged(app, client, alerted):
+    from emergency.core.database import db_session
+
+    incident, ann = alerted
+    response = client.post(f"/incidents/{incident}/checkin", data={
+        "given_name": "Ann", "family_name": "Roy", "email": "ann@example.org", "phone": "", "language": "en",
+        "answer": "help", "message": "Trapped on the 3rd floor", "consent": "1"})
+    assert response.status_code == 200
+    assert cases_of(app) == [(incident, ann, "checkin", [("opened", "checkin")])]
+    with app.app_context():
+        case = db_session().scalar(select(Case))
+        assert case.unverified and case.events[0].checkin_report.message == "Trapped on the 3rd floor"
+        assert db_session().scalar(select(SafetyResponse)) is None  # still not her answer
+        opened = db_session().scalar(select(AuditEntry).where(AuditEntry.action == "case.opened"))
+        assert opened.actor == "public"
+    client.post("/login", data={"email": "viewer@example.org", "password": PASSWORD})
+    assert "Unverified" in client.get("/cases").get_data(as_text=True)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="case-unverified"' in page and "Trapped on the 3rd floor" in page
+
+
+def test_entering_the_check_in_code_adds_a_verified_call_to_the_case(app, client, alerted):
+    from emergency.core.database import db_session
+
+    incident, ann = alerted
+    response = client.post(f"/incidents/{incident}/checkin", data={
+        "given_name": "Ann", "family_name": "Roy", "email": "ann@example.org", "phone": "", "language": "en",
+        "answer": "help", "message": "", "consent": "1"})
+    code_page = re.search(r'action="(/checkin/[^"]+)"', response.get_data(as_text=True)).group(1)
+    with app.app_context():
+        (mail,) = db_session().scalars(select(OutboxMessage).where(OutboxMessage.to == "ann@example.org"))
+        code = re.search(r"\b(\d{6})\b", mail.body).group(1)
+    assert client.post(code_page, data={"code": code}).status_code == 200
+    assert cases_of(app) == [(incident, ann, "checkin", [("opened", "checkin"), ("need_help", "checkin")])]
+    with app.app_context():
+        assert not db_session().scalar(select(Case)).unverified
+
+
+def test_a_safe_unverified_check_in_opens_no_case(app, client, alerted):
+    incident, _ann = alerted
+    client.post(f"/incidents/{incident}/checkin", data={
+        "given_name": "Ann", "family_name": "Roy", "email": "ann@example.org", "phone": "", "language": "en",
+        "answer": "safe", "message": "", "consent": "1"})
     assert cases_of(app) == []

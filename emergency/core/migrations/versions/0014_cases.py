@@ -4,7 +4,9 @@
 later call for help from the same person adds a row to `case_events` (or reopens the case)
 instead of opening a second case, and the unique constraint keeps it so under concurrent
 answers. `case_events` is each case's history: calls for help, status, assignment and
-priority changes, notes, contact attempts and answers taken by phone.
+priority changes, notes, contact attempts and answers taken by phone. A call for help from
+the public check-in form that named a registered traveller opens a case too, before its code
+is entered: its event points at the check-in report, which says whether it was verified.
 
 Both tables go with their traveller (ON DELETE CASCADE), as safety responses do, so the
 privacy purge and a traveller's own deletion take their cases with them.
@@ -67,6 +69,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("response_id", sa.Integer(), nullable=True),
+        sa.Column("checkin_report_id", sa.Integer(), nullable=True),
         sa.CheckConstraint("kind IN ('opened','need_help','reopened','status','assigned','priority','note',"
                            "'contact','answer')", name=op.f("ck_case_events_kind")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_events_case_id_cases"),
@@ -75,6 +78,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["assignee_id"], ["users.id"], name=op.f("fk_case_events_assignee_id_users")),
         sa.ForeignKeyConstraint(["response_id"], ["safety_responses.id"],
                                 name=op.f("fk_case_events_response_id_safety_responses"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["checkin_report_id"], ["checkin_reports.id"],
+                                name=op.f("fk_case_events_checkin_report_id_checkin_reports"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_events")),
     )
     with op.batch_alter_table("case_events", schema=None) as batch_op:
