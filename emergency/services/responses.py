@@ -54,7 +54,8 @@ def record_response(incident_id: int, traveller_id: int, status: str, channel: s
     session = db_session()
     latest = latest_response(incident_id, traveller_id)
     if (latest is not None and latest.status == status and not message
-            and (latest.reported_by, latest.reporter_name) == (reported_by, reporter_name)):
+            and (latest.reported_by, latest.reporter_name) == (reported_by, reporter_name)
+            and not _asks_again_after_help_came(incident_id, traveller_id, status)):
         return latest, False
     incident = session.get(Incident, incident_id)
     late = incident is not None and incident.status == "closed"
@@ -74,3 +75,12 @@ def record_response(incident_id: int, traveller_id: int, status: str, channel: s
     if commit:
         session.commit()
     return response, True
+
+
+def _asks_again_after_help_came(incident_id: int, traveller_id: int, status: str) -> bool:
+    """A "need help" repeated after the person's case was settled (resolved or closed) is a new
+    call for help, not a second click: it is recorded and reopens the case."""
+    if status != "need_help":
+        return False
+    case = cases.case_for(incident_id, traveller_id)
+    return case is None or not case.is_open

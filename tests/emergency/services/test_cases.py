@@ -107,6 +107,31 @@ def test_asking_again_reopens_a_settled_case_as_new_and_restarts_its_wait(people
     assert as_utc(case.waiting_since) - as_utc(case.opened_at) > timedelta(hours=4)
 
 
+@pytest.mark.parametrize("settled", ["resolved", "closed"])
+def test_the_same_need_help_again_after_the_case_was_settled_reopens_it(people, ctx, settled):
+    """The latest answer is still "need help", but help came and the case was settled: pressing
+    "need help" again, with no message, is a new call for help and must not be taken for a
+    second click."""
+    from emergency.services import cases
+
+    incident, ann, _zoe = people
+    answer(incident, ann)
+    case = the_case(ctx, incident, ann)
+    cases.set_status(case, settled, officer(ctx))
+    _response, added = answer(incident, ann)
+    ctx.refresh(case)
+    assert added and case.status == "new"
+    assert kinds(case) == ["opened", "status", "reopened"]
+    assert ctx.scalar(select(func.count()).select_from(SafetyResponse)) == 2
+
+
+def test_the_same_need_help_again_while_the_case_is_open_adds_nothing(people, ctx):
+    incident, ann, _zoe = people
+    answer(incident, ann)
+    _response, added = answer(incident, ann)
+    assert not added and kinds(the_case(ctx, incident, ann)) == ["opened"]
+
+
 @pytest.mark.parametrize("path", [
     ["in_progress", "resolved"], ["in_progress", "closed"], ["resolved"], ["closed"],
     ["resolved", "closed"], ["resolved", "in_progress"], ["closed", "in_progress", "resolved"],
