@@ -7,13 +7,13 @@ The job that sends it is in `emergency.jobs.checkin_codes`.
 """
 from __future__ import annotations
 
-from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from emergency.core.i18n import other_language
 from emergency.services.checkin_codes import CODE_TTL
-from notify.providers.base import EmailBatch, EmailRecipient
+from emergency.services.traveller_mail import bilingual_email
+from notify.providers.base import EmailBatch
 from notify.segments import gsm_safe
 
 
@@ -56,16 +56,4 @@ def _section(code: str, lang: str) -> dict:
 
 def email_batch(code: str, language: str | None, to: str) -> EmailBatch:
     """The whole email, own language first; one recipient, no substitutions."""
-    first, second = _languages(language)
-    sections = []
-    for lang in (first, second):
-        with force_locale(lang):
-            s = _section(code, lang)
-            s["text"] = render_template("email/traveller_section.txt", s=s)
-            s["html"] = render_template("email/traveller_section.html", s=s)
-        sections.append(s)
-    subject = f"{sections[0]['subject']} / {sections[1]['subject']}"
-    text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
-    html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=first)
-    return EmailBatch(language=first, subject=subject, text=text, html=html,
-                      recipients=[EmailRecipient(None, to, {})])
+    return bilingual_email(language, to, lambda lang: _section(code, lang))

@@ -114,14 +114,14 @@ def section(traveller: Traveller, kind: str, lang: str, link: str | None = None,
     return s
 
 
-def render_message(traveller: Traveller, kind: str, link: str | None = None,
-                   change: str | None = None) -> EmailBatch:
-    """The whole email, own language first; one recipient, no substitutions."""
-    first = traveller.language if traveller.language in ("en", "fr") else "en"
+def bilingual_email(language: str | None, to: str, make_section) -> EmailBatch:
+    """One email to one person, no substitutions: the section `make_section(lang)` builds, in
+    `language` first (English when unknown), then in the other language below it."""
+    first = language if language in ("en", "fr") else "en"
     sections = []
     for lang in (first, other_language(first)):
         with force_locale(lang):
-            s = section(traveller, kind, lang, link=link, change=change)
+            s = make_section(lang)
             s["text"] = render_template("email/traveller_section.txt", s=s)
             s["html"] = render_template("email/traveller_section.html", s=s)
         sections.append(s)
@@ -129,4 +129,11 @@ def render_message(traveller: Traveller, kind: str, link: str | None = None,
     text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
     html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=first)
     return EmailBatch(language=first, subject=subject, text=text, html=html,
-                      recipients=[EmailRecipient(None, traveller.email, {})])
+                      recipients=[EmailRecipient(None, to, {})])
+
+
+def render_message(traveller: Traveller, kind: str, link: str | None = None,
+                   change: str | None = None) -> EmailBatch:
+    """The whole email to the traveller about their record, own language first."""
+    return bilingual_email(traveller.language, traveller.email,
+                           lambda lang: section(traveller, kind, lang, link=link, change=change))
