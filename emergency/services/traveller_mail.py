@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from emergency.core.i18n import other_language
+from emergency.services import signin
 from emergency.services.advisories import LEVEL_COLOURS, LEVEL_LABELS, advisory_for
 from geo import countries
 from notify.providers.base import EmailBatch, EmailRecipient
@@ -65,7 +66,7 @@ def _manage_url(lang: str) -> str:
 def section(traveller: Traveller, kind: str, lang: str, link: str | None = None,
             change: str | None = None) -> dict:
     """The words of one message kind in `lang` (called inside `force_locale(lang)`)."""
-    minutes = max(1, int(current_app.config.get("SIGNIN_LINK_MAX_AGE") or 3600) // 60)
+    minutes = max(1, signin.max_age() // 60)
     s = {"lang": lang, "paragraphs": [], "link": None, "link_label": "", "trips": [],
          "trips_heading": _("Your trips"), "advisories": [],
          "advisories_heading": _("Travel advice for your destinations"),
