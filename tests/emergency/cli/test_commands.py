@@ -134,7 +134,7 @@ def test_affected_rejects_a_bad_zone_with_a_clear_message(runner, app, tmp_path)
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT_COMMANDS = ("db", "worker", "cron", "seed", "import-travellers", "affected", "create-partner", "purge",
-                    "create-user", "demo")
+                    "create-user", "set-on-call", "demo")
 FRENCH = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": "fr_FR.UTF-8"}
 
 
