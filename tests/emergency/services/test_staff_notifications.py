@@ -340,3 +340,45 @@ def test_nothing_is_written_for_an_event_that_does_not_exist(app):
         assert notify("case_opened", 999, 999) == 0
         assert notify("approval_requested", 999, 999) == 0
         assert db_session().scalar(select(func.count()).select_from(StaffNotification)) == 0
+
+
+# --- both databases, and the providers' real SDKs -----------------------------------------
+
+def test_on_both_databases_each_officer_is_told_once_however_often_the_job_runs(backend_app):
+    from emergency.core.database import db_session
+    from emergency.jobs.staff_notifications import notify
+
+    app = backend_app
+    client = app.test_client()
+    ann = post_traveller(client, app, "Ann", family_name="Lee", email="ann@example.org")
+    incident = post_incident(client, app, "Floods")
+    put_on_call(app, CORA, ADA)
+    need_help(app, incident, ann)
+    with app.app_context():
+        case = db_session().scalar(select(Case))
+        assert notify("case_opened", case.id, case.events[0].id) == 0
+    assert sorted((r.channel, r.address, r.status) for r in rows(app)) == sorted(
+        [("email", CORA, "sent"), ("sms", PHONES[CORA], "sent"), ("email", ADA, "sent"), ("sms", PHONES[ADA], "sent")])
+    assert len(outbox(app)) == 4
+
+
+def test_through_sendgrid_and_twilio_each_officer_gets_one_email_and_one_sms(make_app):
+    from tests.emergency.provider_helpers import provider_config, start_fakes
+
+    sendgrid, twilio = start_fakes()
+    try:
+        app = make_app(**provider_config(sendgrid, twilio))
+        client = app.test_client()
+        ann = post_traveller(client, app, "Ann", family_name="Lee", email="ann@example.org")
+        incident = post_incident(client, app, "Floods")
+        put_on_call(app, CORA)
+        need_help(app, incident, ann)
+        assert [p["to"][0]["email"] for mail in sendgrid.mails for p in mail["personalizations"]] == [CORA]
+        assert sendgrid.mails[0]["subject"] == "Case opened: Ann Lee needs help — Floods"
+        assert [(m["to"], m["_status_callback"]) for m in twilio.messages] == [(PHONES[CORA], None)]
+        assert twilio.messages[0]["body"].startswith("Case opened: Ann Lee needs help - Floods https://consular.test/")
+        assert {(r.channel, r.status) for r in rows(app)} == {("email", "sent"), ("sms", "sent")}
+        assert all(r.provider_message_id for r in rows(app))
+    finally:
+        sendgrid.stop()
+        twilio.stop()
