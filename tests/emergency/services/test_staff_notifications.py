@@ -382,3 +382,16 @@ def test_through_sendgrid_and_twilio_each_officer_gets_one_email_and_one_sms(mak
     finally:
         sendgrid.stop()
         twilio.stop()
+
+
+def test_in_the_embedded_thread_mode_the_job_runs_after_the_commit(make_app):
+    from emergency.jobs.runner import wait_for_jobs
+
+    app = make_app(JOBS_MODE="thread")
+    client = app.test_client()
+    ann = post_traveller(client, app, "Ann", family_name="Lee", email="ann@example.org")
+    incident = post_incident(client, app, "Floods")
+    put_on_call(app, CORA)
+    need_help(app, incident, ann)
+    wait_for_jobs(app)
+    assert sorted(to for channel, to, _text in outbox(app) if to != "ann@example.org") == sorted([CORA, PHONES[CORA]])
