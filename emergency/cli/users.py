@@ -1,13 +1,16 @@
-"""`create-user`: console users, and partners' API users."""
+"""`create-user`: console users, and partners' API users; `set-on-call`: the on-call list."""
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
-from emergency.cli.errors import N_, fail
+from emergency.cli.errors import N_, fail, failed
 from emergency.cli.partners import partner_id_by_name
 from emergency.core.auth import create_user, issue_api_token
 from emergency.core.database import db_session
+from emergency.core.models import User
+from emergency.services import staff_notifications
 
 
 @click.command("create-user")
@@ -33,4 +36,30 @@ def create_user_command(email, name, role, partner_name, language, password, api
         click.echo(f"API token (shown once): {token}")
 
 
-COMMANDS = (create_user_command,)
+@click.command("set-on-call")
+@click.argument("email")
+@click.option("--on/--off", "on_call", default=None, help="Put the user on call, or take them off.")
+@click.option("--phone", default=None, help="Mobile phone in international format (+1 613 555 0199); \"\" removes it.")
+@with_appcontext
+def set_on_call_command(email, on_call, phone):
+    """Put a coordinator, approver or administrator on or off call, and/or set their phone."""
+    if on_call is None and phone is None:
+        raise fail(N_("Give --on, --off or --phone."))
+    user = db_session().scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise fail(N_("No user has the email address %(email)s."), email=email)
+    changes = {}
+    if on_call is not None:
+        changes["on_call"] = on_call
+    if phone is not None:
+        changes["phone"] = phone or None
+    try:
+        staff_notifications.update_member(user, **changes)
+    except staff_notifications.OnCallError as err:
+        db_session().rollback()
+        raise failed(err) from None
+    state = "on call" if user.on_call else "not on call"
+    click.echo(f"{user.email} is {state}; phone: {user.phone or 'none'}.")
+
+
+COMMANDS = (create_user_command, set_on_call_command)

@@ -55,6 +55,10 @@ class User(UserMixin, AppBase):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey(Partner.id), index=True)  # role "partner"
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164, for on-call text messages
+    # On the on-call list: told by email (and SMS when `phone` is set) when a case opens or
+    # an approval is requested (see services.staff_notifications).
+    on_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (CheckConstraint("role IN ('partner','viewer','coordinator','approver','admin')",
                                       name="role"),)
@@ -340,6 +344,50 @@ class CaseEvent(AppBase):
     __table_args__ = (
         CheckConstraint("kind IN ('opened','need_help','reopened','status','assigned','priority','note',"
                         "'contact','answer')", name="kind"),
+    )
+
+
+STAFF_NOTIFICATION_KINDS = ("case_opened", "case_reopened", "approval_requested")
+STAFF_NOTIFICATION_STATES = ("pending", "sending", "sent", "failed")
+
+
+class StaffNotification(AppBase):
+    """One message to one on-call officer about one event, on one channel.
+
+    The row exists before the provider call and is claimed with a conditional UPDATE
+    (pending -> sending) committed first, as deliveries are, so however often the job runs
+    each officer is told once per event and channel (`uq_staff_notifications_once`).
+    `event_id` tells two events about the same object apart: the case event of an opening
+    or a reopening, the audit entry of an approval request. `address` is where it went (the
+    officer's email or phone when the event happened)."""
+
+    __tablename__ = "staff_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    object_type: Mapped[str] = mapped_column(String(10))  # case | alert
+    object_id: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(5))  # email | sms
+    address: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('case_opened','case_reopened','approval_requested')", name="kind"),
+        CheckConstraint("channel IN ('email','sms')", name="channel"),
+        CheckConstraint("status IN ('pending','sending','sent','failed')", name="status"),
+        UniqueConstraint("user_id", "kind", "object_id", "event_id", "channel", name="uq_staff_notifications_once"),
+        Index("ix_staff_notifications_event", "kind", "object_id", "event_id"),
     )
 
 

@@ -2,7 +2,8 @@
 
 Sending commits the alert as `sending` and queues one `prepare_alert` job (deterministic
 id), which freezes the recipient list and queues the provider-sized delivery batches.
-A mass send (more recipients than APPROVAL_THRESHOLD) needs a second person's approval.
+A mass send (more recipients than APPROVAL_THRESHOLD) needs a second person's approval:
+composing one asks for it (`request_approval`), which tells the on-call approvers.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from common.i18n import N_
 from emergency.core import audit
 from emergency.core.auth import acting_user
 from emergency.core.database import db_session
-from emergency.core.models import Alert, Incident
+from emergency.core.models import Alert, AuditEntry, Incident
 from emergency.jobs.runner import enqueue
+from emergency.jobs.staff_notifications import queue_notify
 from emergency.services.errors import ServiceError
 from notify.segments import gsm_safe
 from notify.segments import sms_info as _sms_info
@@ -118,16 +120,39 @@ def compose_alert(incident: Incident, texts: dict, channels: list[str], kind: st
     session.flush()
     audit.record("alert.composed", "alert", alert.id, incident_id=incident.id, channels=channels, kind=kind)
     session.commit()
+    count = _count(alert)
+    if needs_approval(alert, count):
+        request_approval(alert, count)
     return alert
 
 
-def needs_approval(alert: Alert) -> bool:
-    """Whether this alert still needs a second person before it may go out."""
-    if alert.status != "draft":
-        return False
+def _count(alert: Alert) -> int:
     from emergency.services.incidents import count_for
 
-    return count_for(alert.incident) > current_app.config["APPROVAL_THRESHOLD"]
+    return count_for(alert.incident)
+
+
+def needs_approval(alert: Alert, count: int | None = None) -> bool:
+    """Whether this alert still needs a second person before it may go out (`count`: the
+    people it reaches, when the caller knows it already)."""
+    if alert.status != "draft":
+        return False
+    return (_count(alert) if count is None else count) > current_app.config["APPROVAL_THRESHOLD"]
+
+
+def request_approval(alert: Alert, recipients: int | None = None) -> AuditEntry:
+    """Ask for a second person's approval of `alert`, which reaches `recipients` people (by
+    default everyone the incident affects now): audited, committed, then the on-call
+    approvers other than its author are told (the on-call coordinators when no approver is
+    on call). Each call is a new request, told again: a follow-up round asks anew."""
+    count = _count(alert) if recipients is None else int(recipients)
+    entry = audit.record("alert.approval_requested", "alert", alert.id, incident_id=alert.incident_id,
+                         recipients=count)
+    session = db_session()
+    session.flush()
+    session.commit()
+    queue_notify("approval_requested", alert.id, entry.id)
+    return entry
 
 
 def approve_alert(alert: Alert) -> Alert:

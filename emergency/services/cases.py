@@ -5,6 +5,10 @@ A "need help" answer, by any channel, opens a case (`open_case_for_help`, called
 adds an event to the open case, or reopens it when it was resolved or closed, so nobody's
 second call is lost in a new, unassigned row.
 
+Each opening and reopening by a call for help tells the on-call officers
+(`jobs.staff_notifications`), once the caller's transaction commits. An officer who reopens
+a case is already working on it, so that tells nobody.
+
 Officers act on a case (assign, status, priority, note, contact attempt). Each action
 writes a `CaseEvent` (the story the case page tells) and an audit entry (ids and codes
 only: a note's text stays in the case). Refusals raise `CaseError` with an English template
@@ -18,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from common.clock import utcnow
 from common.i18n import N_
 from emergency.core import audit
-from emergency.core.database import db_session
+from emergency.core.database import after_commit, db_session
 from emergency.core.models import (
     CASE_PRIORITIES,
     CASE_STATUSES,
@@ -30,6 +34,7 @@ from emergency.core.models import (
     CaseEvent,
     User,
 )
+from emergency.jobs.staff_notifications import queue_notify
 from emergency.services.errors import ServiceError
 
 # The channel of an answer an officer took by phone (see `phone_answers`).
@@ -119,9 +124,10 @@ def open_case_for_help(incident_id: int, traveller_id: int, source: str,
     if case is None:
         case = _insert_case(incident_id, traveller_id, source)
         if case is not None:
-            _event(case, "opened", source=source, to_status="new", **link)
+            event = _event(case, "opened", source=source, to_status="new", **link)
             db_session().flush()
             _audit(case, "case.opened", actor=actor, source=source)
+            _tell_on_call("case_opened", case, event)
             return case
         case = case_for(incident_id, traveller_id)
     if case.is_open:
@@ -130,10 +136,19 @@ def open_case_for_help(incident_id: int, traveller_id: int, source: str,
     else:
         previous = case.status
         _reopen(case, "new")
-        _event(case, "reopened", source=source, from_status=previous, to_status="new", **link)
+        event = _event(case, "reopened", source=source, from_status=previous, to_status="new", **link)
         _audit(case, "case.reopened", actor=actor, source=source, from_status=previous, to_status="new")
+        db_session().flush()
+        _tell_on_call("case_reopened", case, event)
     db_session().flush()
     return case
+
+
+def _tell_on_call(kind: str, case: Case, event: CaseEvent) -> None:
+    """Queue the on-call officers' messages about this call for help once it is committed
+    (the job would find nothing before)."""
+    case_id, event_id = case.id, event.id
+    after_commit(lambda: queue_notify(kind, case_id, event_id))
 
 
 def _reopen(case: Case, status: str) -> None:

@@ -136,7 +136,9 @@ class TwilioSms:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
         else:
             kwargs["from_"] = self.from_number
-        if self.status_callback:
+        # A message outside the delivery rows (a check-in code, a page to an officer) has
+        # no delivery for a status to update: it asks for no callback.
+        if self.status_callback and message.delivery_id is not None:
             kwargs["status_callback"] = callback_url(self.status_callback, message.delivery_id)
         if self.validity_period:
             kwargs["validity_period"] = self.validity_period

@@ -27,6 +27,12 @@ def test_message_is_created_with_sender_body_and_status_callback(provider, fake_
     assert sent["_status_callback"] == "https://consular.example/webhooks/twilio/status?d=7"
 
 
+def test_a_message_outside_the_delivery_rows_asks_for_no_status_callback(provider, fake_twilio):
+    result = provider.send(SmsMessage(None, "+33612345678", "Dossier ouvert"))
+    assert result.ok
+    assert fake_twilio.messages[0]["_status_callback"] is None
+
+
 def test_messaging_service_is_used_instead_of_a_number_when_given(fake_twilio):
     provider = TwilioSms(fake_twilio.account_sid, fake_twilio.auth_token,
                          messaging_service_sid="MG" + "2" * 32, base_url=fake_twilio.base_url,

@@ -47,7 +47,7 @@ def test_db_upgrade_is_safe_on_an_up_to_date_database(runner):
     first = runner.invoke(args=["db", "upgrade"])
     second = runner.invoke(args=["db", "upgrade"])
     assert first.exit_code == 0 and second.exit_code == 0, second.output
-    assert "revision 0014" in second.output
+    assert "revision 0017" in second.output
 
 
 def test_seed_creates_the_requested_number_of_travellers(runner, app):
@@ -134,7 +134,7 @@ def test_affected_rejects_a_bad_zone_with_a_clear_message(runner, app, tmp_path)
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT_COMMANDS = ("db", "worker", "cron", "seed", "import-travellers", "affected", "create-partner", "purge",
-                    "create-user", "demo")
+                    "create-user", "set-on-call", "demo")
 FRENCH = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": "fr_FR.UTF-8"}
 
 
