@@ -6,13 +6,13 @@ per (officer, event, channel) told that a case opened or reopened or that an ale
 approval; the row is written before the provider is called and claimed before the call, so
 each officer is told once per event and channel however often the job runs.
 
-Revision ID: 0017
+Revision ID: 0015
 Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
