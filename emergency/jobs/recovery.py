@@ -108,12 +108,12 @@ def reap_dead_executions(connection, now: datetime | None = None) -> list[str]:
     """Hand the executions whose heartbeats stopped to RQ's cleanup (retry or failed); the
     ids of their jobs."""
     now = now or _utcnow()
-    dead: dict[object, list[tuple[str, str]]] = {}
+    dead: dict[str, tuple[object, list[tuple[str, str]]]] = {}  # by registry key
     for registry, job_id, execution_id, beat in started_executions(connection):
         if beat is None or (now - beat).total_seconds() > DEAD_AFTER:
-            dead.setdefault(registry, []).append((job_id, execution_id))
+            dead.setdefault(registry.key, (registry, []))[1].append((job_id, execution_id))
     reaped = []
-    for registry, entries in dead.items():
+    for registry, entries in dead.values():
         # Expired now (score 1: RQ's cleanup takes entries scored up to the present), so
         # RQ's own cleanup retries each job with its Retry or records it as failed.
         registry.connection.zadd(registry.key, {f"{job_id}:{execution_id}": 1 for job_id, execution_id in entries},
