@@ -65,8 +65,11 @@ def kill_tree(proc: subprocess.Popen) -> int:
 
 def serve_app(env: dict) -> tuple[object, str]:
     """The app in a werkzeug server thread (the callbacks' target): (server, base URL)."""
+    import logging
+
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per callback otherwise
     saved = dict(os.environ)
     os.environ.update(env)
     try:
