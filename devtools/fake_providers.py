@@ -12,8 +12,14 @@ shape the real API insists on, records what it accepted, and answers like the re
   SendGrid's Event Webhook, POSTs a JSON array of events (processed, delivered, bounce,
   dropped) carrying our custom_args, signed with ECDSA P-256 (`public_key` is the base64
   DER key SENDGRID_WEBHOOK_PUBLIC_KEY expects).
+- FakeSendGrid also answers the Email Activity API, `GET /v3/messages?query=...&limit=...`,
+  for queries on `to_email="..."`, `msg_id="..."` and `unique_args['name']="..."` joined by
+  AND, with SendGrid's message summaries; `email_activity=False` answers 403 as an account
+  without the add-on does.
 - FakeTwilio: POST /2010-04-01/Accounts/<sid>/Messages.json, basic auth, form body →
-  201 JSON with a `sid` SM...; then POSTs signed status callbacks (sent, then delivered
+  201 JSON with a `sid` SM...; GET of the same path lists messages newest first, filtered
+  by `To`, `From`, `DateSent`, `DateSent<` and `DateSent>` as Twilio does, in pages
+  (PageSize); then POSTs signed status callbacks (sent, then delivered
   or undelivered) to each message's StatusCallback; `reply(from_number, body)` POSTs a
   signed inbound SMS to /webhooks/twilio/sms. Twilio's magic test numbers fail as they
   do with test credentials: +15005550001 invalid (21211), +15005550002 unroutable
@@ -335,11 +341,13 @@ class FakeSendGrid(FakeServer):
     """
 
     def __init__(self, api_key: str = "SG.test-key", *, events_url: str | None = None,
-                 bounces: Iterable[str] = (), drops: Iterable[str] = (), **options) -> None:
+                 bounces: Iterable[str] = (), drops: Iterable[str] = (), email_activity: bool = True,
+                 **options) -> None:
         super().__init__(**options)
         from cryptography.hazmat.primitives.asymmetric import ec
 
         self.api_key = api_key
+        self.email_activity = email_activity  # False: the account has no Email Activity API
         self.mails: list[dict] = []  # accepted request bodies
         self.rendered: list[dict] = []  # per accepted personalization: to, subject, text, html, delivery_id
         self.message_ids: list[str] = []
@@ -378,6 +386,8 @@ class FakeSendGrid(FakeServer):
         return Reply(status, {"errors": [{"field": None, "message": "injected failure"}]})
 
     def handle(self, request: RecordedRequest) -> Reply:
+        if request.method == "GET" and urlsplit(request.path).path.rstrip("/") == "/v3/messages":
+            return self.activity(request)
         if request.method != "POST" or request.path.rstrip("/") != "/v3/mail/send":
             return Reply(404, {"errors": [{"field": None, "message": "not found"}]})
         if len(request.body) > 30 * 1024 * 1024:
@@ -400,6 +410,33 @@ class FakeSendGrid(FakeServer):
         if not sandbox and self.events_url:
             self._queue_callback(self.events_callback(self.events_for(body, message_id)))
         return Reply(200 if sandbox else 202, None, {"X-Message-Id": message_id})
+
+    def activity(self, request: RecordedRequest) -> Reply:
+        """GET /v3/messages: the Email Activity API's message summaries matching the query."""
+        if not self.email_activity:
+            return Reply(403, {"errors": [{"field": None, "message": "access forbidden"}]})
+        params = parse_qs(urlsplit(request.path).query)
+        try:
+            limit = int((params.get("limit") or ["10"])[0])
+            conditions = _activity_query((params.get("query") or [""])[0])
+        except ValueError as exc:
+            return Reply(400, {"errors": [{"field": "query", "message": str(exc)}]})
+        if not 1 <= limit <= 1000:
+            return Reply(400, {"errors": [{"field": "limit", "message": "limit must be between 1 and 1000"}]})
+        found = []
+        with self.lock:
+            mails = list(zip(self.mails, self.message_ids))
+        for mail, message_id in reversed(mails):  # newest first
+            for i, p in enumerate(mail["personalizations"]):
+                args = {**(mail.get("custom_args") or {}), **(p.get("custom_args") or {})}
+                for to in p["to"]:
+                    summary = {"from_email": mail["from"]["email"], "msg_id": f"{message_id}.filter0001.{i}",
+                               "subject": p.get("subject", mail.get("subject")), "to_email": to["email"],
+                               "status": "delivered", "opens_count": 0, "clicks_count": 0,
+                               "last_event_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                    if all(_activity_match(summary, args, field, value) for field, value in conditions):
+                        found.append(summary)
+        return Reply(200, {"messages": found[:limit]})
 
     def events_for(self, mail: dict, message_id: str) -> list[dict]:
         """The events SendGrid would report for an accepted mail: processed, then the outcome."""
@@ -444,6 +481,28 @@ class FakeSendGrid(FakeServer):
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONDITION = re.compile(r"""^\s*(?P<field>to_email|msg_id|unique_args\['(?P<arg>[^']+)'\])\s*=\s*"(?P<value>[^"]*)"\s*$""")
+
+
+def _activity_query(query: str) -> list[tuple[str, str]]:
+    """(field, value) conditions of an Email Activity query (`a="x" AND b="y"`); ValueError
+    for what this fake does not understand."""
+    conditions = []
+    for part in re.split(r"\s+AND\s+", query.strip()) if query.strip() else []:
+        match = _CONDITION.match(part)
+        if match is None:
+            raise ValueError(f"unsupported query: {part}")
+        field = f"arg:{match['arg']}" if match["arg"] else match["field"]
+        conditions.append((field, match["value"]))
+    return conditions
+
+
+def _activity_match(summary: dict, args: dict, field: str, value: str) -> bool:
+    if field.startswith("arg:"):
+        return str(args.get(field[4:])) == value
+    if field == "to_email":
+        return summary["to_email"].lower() == value.lower()
+    return summary["msg_id"] == value
 
 
 def _substitute(text: str | None, values: dict[str, str]) -> str | None:
@@ -549,6 +608,15 @@ MAGIC_NUMBERS = {
     "+15005550009": (21614, "'To' number is not a valid mobile number"),
 }
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+def _twilio_day(value: str | None) -> str | None:
+    """The day (YYYY-MM-DD) of a DateSent filter; ValueError if it is not one."""
+    if value is None:
+        return None
+    day = value[:10]
+    time.strptime(day, "%Y-%m-%d")
+    return day
+
+
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 
 
@@ -589,10 +657,12 @@ class FakeTwilio(FakeServer):
 
     def handle(self, request: RecordedRequest) -> Reply:
         match = _MESSAGES_PATH.match(request.path.split("?")[0])
-        if request.method != "POST" or not match:
+        if request.method not in ("POST", "GET") or not match:
             return self._error(404, 20404, "The requested resource was not found")
         if match["sid"] != self.account_sid:
             return self._error(403, 20003, "Authenticate")
+        if request.method == "GET":
+            return self.list_messages(request)
         form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
         request.form = form
         get = lambda name: (form.get(name) or [None])[0]  # noqa: E731
@@ -616,17 +686,19 @@ class FakeTwilio(FakeServer):
         if validity is not None and not (validity.isdigit() and 1 <= int(validity) <= 36000):
             return self._error(400, 21623, "ValidityPeriod must be between 1 and 36000 seconds.")
         sid = "SM" + secrets.token_hex(16)
-        now = formatdate(time.time(), usegmt=True)
+        moment = time.time()
+        now = formatdate(moment, usegmt=True)
         message = {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": body,
-            "date_created": now, "date_sent": None, "date_updated": now,
+            # the fake hands a message to the network at once: it has a DateSent from the start
+            "date_created": now, "date_sent": now, "date_updated": now,
             "direction": "outbound-api", "error_code": None, "error_message": None,
             "from": sender, "messaging_service_sid": service, "num_media": "0",
             "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid,
             "status": "accepted" if service else "queued", "subresource_uris": {"media": None},
             "to": to, "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
             # not part of Twilio's answer: kept for tests and the callbacks
-            "_status_callback": get("StatusCallback"), "_validity_period": validity,
+            "_status_callback": get("StatusCallback"), "_validity_period": validity, "_at": moment,
         }
         with self.lock:
             self.messages.append(message)
@@ -634,6 +706,43 @@ class FakeTwilio(FakeServer):
             for status in ("sent", "undelivered" if to in self.undeliverable else "delivered"):
                 self._queue_callback(self.status_callback(message, status))
         return Reply(201, {k: v for k, v in message.items() if not k.startswith("_")})
+
+    def list_messages(self, request: RecordedRequest) -> Reply:
+        """GET Messages.json: the account's messages, newest first, filtered by To, From and
+        DateSent (a day, `YYYY-MM-DD` or the SDK's `YYYY-MM-DDT00:00:00Z`: DateSent> keeps the
+        messages sent that day or later, DateSent< that day or before), one page at a time."""
+        query = parse_qs(urlsplit(request.path).query)
+        get = lambda name: (query.get(name) or [None])[0]  # noqa: E731
+        try:
+            page_size = int(get("PageSize") or 50)
+            page = int(get("Page") or 0)
+            after, before, on = (_twilio_day(get(name)) for name in ("DateSent>", "DateSent<", "DateSent"))
+        except ValueError:
+            return self._error(400, 20001, "Invalid filter")
+        with self.lock:
+            messages = list(reversed(self.messages))
+
+        def keep(m: dict) -> bool:
+            day = time.strftime("%Y-%m-%d", time.gmtime(m["_at"]))
+            return ((get("To") is None or m["to"] == get("To")) and (get("From") is None or m["from"] == get("From"))
+                    and (after is None or day >= after) and (before is None or day <= before)
+                    and (on is None or day == on))
+
+        chosen = [m for m in messages if keep(m)]
+        rows = chosen[page * page_size:(page + 1) * page_size]
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        more = (page + 1) * page_size < len(chosen)
+        filters = {k: v[0] for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+        def uri(number: int) -> str:
+            return base + "?" + urlencode({**filters, "PageSize": page_size, "Page": number})
+
+        return Reply(200, {
+            "messages": [{k: v for k, v in m.items() if not k.startswith("_")} for m in rows],
+            "end": page * page_size + max(len(rows) - 1, 0), "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None, "page": page, "page_size": page_size,
+            "previous_page_uri": uri(page - 1) if page > 0 else None, "start": page * page_size,
+            "uri": uri(page)})
 
     def sign(self, url: str, params: dict) -> str:
         """X-Twilio-Signature for a POST of `params` to `url`, as Twilio computes it."""

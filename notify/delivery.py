@@ -7,10 +7,17 @@ job run twice, or two workers on the same batch, therefore never send the same r
 the second claim simply gets nothing. Our rows, not the job system's registries, are the
 truth about what was sent.
 
-A worker that dies between claim and record leaves rows in `sending`. After
-`stale_after` (longer than any job may run) another claim takes them again: better a
-rare duplicate than a traveller never warned. Temporary provider failures put rows back
-to `pending` and raise `RetryLater`, so the job system runs the batch again later.
+A worker that dies between claim and record leaves rows in `sending`: orphans. The next job
+on the batch settles them before it claims anything (`settle_orphans`): it asks the provider
+which of them it accepted (Twilio: the Messages list by number and date; SendGrid: the Email
+Activity API, by the send id the request carried; the outbox: its own table), records those
+sent, and puts the others back to pending. A provider that cannot tell (SendGrid without the
+Email Activity add-on) gets them again: better a duplicate than a traveller never warned, and
+never more duplicates than the calls in flight when the worker died. The caller says which
+claims are orphans (`orphans_before`: the job system knows which workers are alive); a claim
+older than `stale_after` (longer than any job may run) is taken in any case. Temporary
+provider failures put rows back to `pending` and raise `RetryLater`, so the job system runs
+the batch again later.
 
 Sessions: `create_deliveries`, `record_results` and `apply_status` leave committing to
 the caller; `claim_batch` and the `send_*_batch` functions commit, because a claim must
@@ -21,7 +28,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, select, text, update
@@ -30,9 +37,9 @@ from sqlalchemy.orm import Session
 from common.clock import utcnow
 from common.i18n import N_
 
-from .errors import NotifyError, RetryLater
+from .errors import NotifyError, ProviderUnsure, RetryLater
 from .models import DELIVERY_STATES, Delivery
-from .providers.base import EmailBatch, EmailProvider, SendResult, SmsMessage, SmsProvider
+from .providers.base import EmailBatch, EmailProvider, EmailRecipient, SendResult, SmsMessage, SmsProvider
 from .sending_threads import sending_threads
 
 log = logging.getLogger(__name__)
@@ -431,6 +438,124 @@ def _release(session: Session, deliveries: Iterable[Delivery]) -> None:
         session.commit()
 
 
+# A provider's clock and ours may disagree a little: look for messages this much before a claim.
+_CLOCK_SKEW = timedelta(minutes=2)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def send_id(campaign_id: int, batch: int, claimed_at: datetime) -> str:
+    """The name of one claim's send, given to the provider with the messages (before the call)
+    and found again from the rows alone: the claim time is committed with them."""
+    return f"c{int(campaign_id)}-b{int(batch)}-t{int(_aware(claimed_at).timestamp() * 1_000_000)}"
+
+
+def _take_orphans(session: Session, campaign_id: int, channel: str, batch: int, before: datetime,
+                  now: datetime) -> tuple[list[Delivery], dict[int, datetime]]:
+    """Take over the batch's rows claimed before `before` and never recorded: (the rows, as
+    ORM objects in id order; each one's original claim time). The conditional UPDATE makes a
+    second job settling the same batch get none of them."""
+    c = Delivery.__table__.c
+    found = session.execute(select(c.id, c.claimed_at).where(
+        c.campaign_id == campaign_id, c.channel == channel, c.batch == batch, c.status == "sending",
+        c.claimed_at < before)).all()
+    if not found:
+        return [], {}
+    claimed = {row.id: _aware(row.claimed_at) for row in found}
+    taken = [row.id for row in session.execute(
+        update(Delivery.__table__)
+        .where(c.id.in_(list(claimed)), c.status == "sending", c.claimed_at < before)
+        .values(claimed_at=now, updated_at=now).returning(c.id))]
+    session.commit()
+    _expire_loaded(session, taken)
+    if not taken:
+        return [], {}
+    rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(taken)).order_by(Delivery.id)
+                                .execution_options(populate_existing=True)))
+    return rows, {i: claimed[i] for i in taken}
+
+
+def _restore_claims(session: Session, claimed: dict[int, datetime]) -> None:
+    """Give orphans taken over back their original claim time: still orphans, for later."""
+    session.execute(update(Delivery.__table__).where(Delivery.__table__.c.id == bindparam("o_id"),
+                                                     Delivery.__table__.c.status == "sending")
+                    .values(claimed_at=bindparam("o_claimed")),
+                    [{"o_id": i, "o_claimed": moment} for i, moment in claimed.items()],
+                    execution_options={"synchronize_session": False})
+    session.commit()
+
+
+def _known_ids(session: Session, channel: str, addresses: Iterable[str], since: datetime) -> set[str]:
+    """Provider message ids already recorded for these addresses since `since`: a message
+    the provider lists under one of them belongs to another delivery."""
+    addresses = sorted(set(addresses))
+    known: set[str] = set()
+    for start in range(0, len(addresses), 500):
+        known.update(i for i in session.scalars(select(Delivery.provider_message_id).where(
+            Delivery.channel == channel, Delivery.address.in_(addresses[start:start + 500]),
+            Delivery.provider_message_id.is_not(None), Delivery.sent_at >= since)) if i)
+    return known
+
+
+def settle_orphans(session: Session, campaign_id: int, channel: str, batch: int, provider,
+                   render: Callable, *, orphans_before: datetime, now: datetime | None = None) -> int:
+    """Settle the batch's orphans (rows a dead worker claimed before `orphans_before` and
+    never recorded) by asking the provider first: those it accepted are recorded sent with
+    its message id, the others go back to pending for the claim that follows. How many
+    were found already sent.
+
+    `render` is the batch's: one Delivery to an SmsMessage (SMS), or the deliveries to
+    EmailBatches (email). Raises RetryLater, the orphans left as they were, when the provider
+    cannot tell now (ProviderUnsure); when it cannot tell at all (no `find_sent`, or it
+    answers None), the orphans are sent again."""
+    now = now or utcnow()
+    rows, claimed = _take_orphans(session, campaign_id, channel, batch, orphans_before, now)
+    if not rows:
+        return 0
+    since = min(claimed.values()) - _CLOCK_SKEW
+    lookup = getattr(provider, "find_sent", None)
+    found: dict[int, str] | None = None
+    try:
+        if channel == "sms":
+            messages = [_render_sms(render, d) for d in rows]
+            if lookup is not None:
+                found = lookup(messages, since, _known_ids(session, "sms", [m.to for m in messages], since))
+        elif lookup is not None:
+            found = {}
+            by_claim: dict[datetime, list[Delivery]] = {}
+            for d in rows:
+                by_claim.setdefault(claimed[d.id], []).append(d)
+            for moment, group in by_claim.items():
+                recipients = [EmailRecipient(d.id, d.address) for d in group]
+                answer = lookup(recipients, send_id(campaign_id, batch, moment), moment - _CLOCK_SKEW)
+                if answer is None:
+                    found = None
+                    break
+                found.update(answer)
+    except ProviderUnsure as exc:
+        _restore_claims(session, claimed)
+        raise RetryLater(len(rows), f"cannot tell yet whether {len(rows)} message(s) were sent: {exc}") from exc
+    except Exception:
+        _restore_claims(session, claimed)
+        raise
+    if found is None:
+        log.warning("campaign %s %s batch %s: %s message(s) claimed by a dead worker, and %s cannot tell "
+                    "whether it took them: sending them again", campaign_id, channel, batch, len(rows),
+                    getattr(provider, "name", provider))
+        found = {}
+    accepted = [SendResult(d.id, True, found[d.id]) for d in rows if d.id in found]
+    if accepted:
+        _record_sent(session, accepted, getattr(provider, "name", None), now)
+    _release(session, [d for d in rows if d.id not in found])
+    session.commit()
+    if accepted or rows:
+        log.info("campaign %s %s batch %s: %s orphan(s) already at the provider, %s to send again",
+                 campaign_id, channel, batch, len(accepted), len(rows) - len(accepted))
+    return len(accepted)
+
+
 def _finish(results: list[SendResult]) -> list[SendResult]:
     retry = [r for r in results if not r.ok and r.retryable]
     if retry:
@@ -442,14 +567,21 @@ def _finish(results: list[SendResult]) -> list[SendResult]:
 def send_email_batch(session: Session, campaign_id: int, batch: int, provider: EmailProvider,
                      render: Callable[[list[Delivery]], list[EmailBatch]], *,
                      stale_after: timedelta | None = DEFAULT_STALE_AFTER,
-                     max_attempts: int | None = None) -> list[SendResult]:
+                     max_attempts: int | None = None,
+                     orphans_before: datetime | None = None) -> list[SendResult]:
     """Claim an email batch, render it, send it, record the outcome (safe to run twice).
 
     `render` turns the claimed deliveries into one EmailBatch per language (or however
     it likes); a claimed delivery it leaves out is recorded as failed, and a recipient it
     adds that was not claimed is not sent. A provider with `send_batches` gets all the
     EmailBatches in one call (mixed languages in one SendGrid request). Raises RetryLater if some rows are pending again.
+
+    With `orphans_before`, the batch's orphans claimed before then are settled first
+    (`settle_orphans`). Every EmailBatch carries the claim's `send_id`, so that the provider
+    can be asked about this send after a crash.
     """
+    if orphans_before is not None:
+        settle_orphans(session, campaign_id, "email", batch, provider, render, orphans_before=orphans_before)
     claimed = claim_batch(session, campaign_id, "email", batch, stale_after=stale_after)
     if not claimed:
         return []
@@ -458,6 +590,9 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
     except Exception:
         _release(session, claimed)
         raise
+    name = send_id(campaign_id, batch, claimed[0].claimed_at)  # one claim: one claim time
+    for email in batches:
+        email.send_id = name
     claimed_ids = {d.id for d in claimed}
     rendered: set[int] = set()
     results: list[SendResult] = []
@@ -504,7 +639,8 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
                    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
                    max_attempts: int | None = None, concurrency: int = 1,
                    record_every: int = 50, record_seconds: float = 0.5,
-                   claim_slice: int | None = None) -> list[SendResult]:
+                   claim_slice: int | None = None,
+                   orphans_before: datetime | None = None) -> list[SendResult]:
     """Claim an SMS batch and send each message, recording the outcomes as they come.
 
     A provider that says it is `thread_safe` gets up to `concurrency` requests in flight (a
@@ -524,10 +660,13 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     batch claimed at once and send one at a time, recording each outcome as it comes.
 
     A worker that dies leaves in `sending` at most two slices plus one group of answers:
-    the Twilio status callback (`?d=`) moves those sent to sent; otherwise the stale-claim
-    sweep sends them again. The rest of the batch is still pending, for the sweep. Raises
-    RetryLater if some rows are pending again.
+    the Twilio status callback (`?d=`) moves those sent to sent; the next job on the batch,
+    given `orphans_before`, asks the provider about the others before sending them again
+    (`settle_orphans`). The rest of the batch is still pending. Raises RetryLater if some
+    rows are pending again.
     """
+    if orphans_before is not None:
+        settle_orphans(session, campaign_id, "sms", batch, provider, render, orphans_before=orphans_before)
     name = getattr(provider, "name", None)
     workers = max(1, int(concurrency or 1)) if getattr(provider, "thread_safe", False) else 1
     results: list[SendResult] = []

@@ -31,3 +31,8 @@ class RetryLater(Exception):
         self.reason = reason
         self.retry_after = retry_after  # the longest Retry-After a provider asked for, if any
         super().__init__(f"{pending} message(s) left pending for retry: {reason or 'temporary failure'}")
+
+
+class ProviderUnsure(Exception):
+    """The provider could not say now whether it accepted a message (429, 5xx, no answer):
+    ask again later rather than send it again blindly."""

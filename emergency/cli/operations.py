@@ -35,9 +35,10 @@ def db_upgrade(revision: str):
 def worker(burst: bool, simple: bool, queue_names: str | None):
     """An RQ worker for the alert and default queues (alerts first)."""
     from redis import Redis
-    from rq import Queue, SimpleWorker, Worker
+    from rq import Queue
 
     from emergency.jobs.runner import QUEUES
+    from emergency.jobs.worker import EmergencySimpleWorker, EmergencyWorker
 
     url = current_app.config["REDIS_URL"]
     if not url:
@@ -52,7 +53,7 @@ def worker(burst: bool, simple: bool, queue_names: str | None):
                 param_hint="--queues")
         names = [n for n in QUEUES if n in names]  # alerts always first
     connection = Redis.from_url(url)
-    cls = SimpleWorker if simple else Worker
+    cls = EmergencySimpleWorker if simple else EmergencyWorker
     queues = [Queue(name, connection=connection) for name in names]
     from emergency.jobs.worker_heap import settle_heap
 

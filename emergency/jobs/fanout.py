@@ -3,8 +3,6 @@ safe to run twice: recipients are frozen once, delivery rows are unique per
 (alert, traveller, channel) and claimed with a conditional UPDATE before any provider call."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app
 from sqlalchemy import func, select, text
 
@@ -13,7 +11,7 @@ from emergency.core.database import db_session
 from emergency.core.models import Alert, AlertRecipient
 from emergency.core.timeutil import as_utc
 from emergency.jobs.providers import providers
-from emergency.jobs.retries import batch_sizes, with_retries
+from emergency.jobs.retries import batch_sizes, sweep_scope, with_retries
 from emergency.jobs.runner import enqueue, job
 from emergency.services.alert_messages import email_batches, sms_body
 from emergency.services.zones import RecipientZones, load_zones, recipient_groups
@@ -171,16 +169,17 @@ def finish_if_done(alert_id: int) -> None:
 
 @job
 def sweep_deliveries() -> int:
-    """Re-queue delivery batches that a lost or killed job left waiting (RQ's registries are not
-    the truth about what was sent; our delivery rows are). Claims stay conditional, so a batch
-    queued twice still calls the provider once per delivery."""
+    """Re-queue delivery batches that a lost job left waiting, RQ holding no job for them (its
+    registries are not the truth about what was sent; our delivery rows are). Claims stay
+    conditional, so a batch queued twice still calls the provider once per delivery."""
     session = db_session()
-    stale = utcnow() - timedelta(seconds=min(300, current_app.config["DELIVERY_STALE_SECONDS"]))
+    stale, held = sweep_scope()
     waiting = session.execute(
         select(Delivery.campaign_id, Delivery.channel, Delivery.batch).distinct()
         .join(Alert, Alert.id == Delivery.campaign_id)
         .where(Alert.status == "sending", Delivery.status.in_(("pending", "sending")), Delivery.created_at < stale)
     ).all()
+    waiting = [row for row in waiting if tuple(row) not in held]
     bucket = int(utcnow().timestamp() // 60)
     for alert_id, channel, batch in waiting:
         task = deliver_email_batch if channel == "email" else deliver_sms_batch

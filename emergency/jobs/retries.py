@@ -6,15 +6,19 @@ again, under a deterministic id with an attempt suffix (`alert-7-sms-3-a2`), aft
 max(Retry-After, backoff × jitter): exponential, so a struggling provider gets air;
 jittered, so workers that failed together do not return together. RQ's own fixed Retry
 stays as the safety net for crashes; the delivery rows remain the truth.
+
+Each run first settles the batch's orphans, rows a dead worker claimed: `orphans_before`
+says which claims no live worker can still be sending (emergency.jobs.recovery).
 """
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
 
+from common.clock import utcnow
 from emergency.jobs.runner import enqueue_in
 from notify.errors import RetryLater
 from notify.retry import retry_delay
@@ -41,6 +45,41 @@ def batch_sizes() -> dict[str, int]:
     return {"email": config["EMAIL_BATCH_SIZE"], "sms": sms}
 
 
+def orphans_before(alert_id: int, channel: str, batch: int) -> datetime:
+    """Claims of the batch older than this belong to no live worker. With RQ, the workers'
+    heartbeats tell (a dead worker's claims are orphans within DEAD_AFTER); elsewhere only a
+    claim older than DELIVERY_STALE_SECONDS, which no live job outlasts."""
+    config = current_app.config
+    stale_after = timedelta(seconds=config["DELIVERY_STALE_SECONDS"])
+    now = utcnow()
+    runner = current_app.extensions.get("jobs")
+    redis = getattr(runner, "redis", None)
+    if redis is None:
+        return now - stale_after
+    from rq import get_current_job
+
+    from emergency.jobs.recovery import orphan_cutoff
+
+    current = get_current_job()
+    return orphan_cutoff(redis, alert_id, channel, batch, current.id if current is not None else None,
+                         stale_after, now)
+
+
+def sweep_scope() -> tuple[datetime, set[tuple[int, str, int]]]:
+    """What the sweep re-queues: (rows created before this, batches to leave alone). With RQ,
+    any batch whose rows wait beyond DEAD_AFTER and for which RQ holds no job (queued,
+    scheduled or started: a dead started job is the watchdog's, which retries it); elsewhere
+    batches waiting five minutes (at most DELIVERY_STALE_SECONDS)."""
+    config = current_app.config
+    now = utcnow()
+    redis = getattr(current_app.extensions.get("jobs"), "redis", None)
+    if redis is None:
+        return now - timedelta(seconds=min(300, config["DELIVERY_STALE_SECONDS"])), set()
+    from emergency.jobs.recovery import DEAD_AFTER, waiting_batches
+
+    return now - timedelta(seconds=DEAD_AFTER), waiting_batches(redis)
+
+
 def batch_job_id(alert_id: int, channel: str, batch: int, attempt: int = 0) -> str:
     base = f"alert-{alert_id}-{channel}-{batch}"
     return base if attempt == 0 else f"{base}-a{attempt}"
@@ -48,10 +87,11 @@ def batch_job_id(alert_id: int, channel: str, batch: int, attempt: int = 0) -> s
 
 def with_retries(task: Callable, alert_id: int, channel: str, batch: int, attempt: int,
                  send: Callable[..., object]) -> bool:
-    """Run `send(**batch_options())`; on RetryLater schedule `task` again. True if it finished."""
+    """Run `send(**batch_options(), orphans_before=...)`; on RetryLater schedule `task` again.
+    True if it finished."""
     config = current_app.config
     try:
-        send(**batch_options())
+        send(**batch_options(), orphans_before=orphans_before(alert_id, channel, batch))
         return True
     except RetryLater as exc:
         following = attempt + 1
@@ -61,9 +101,13 @@ def with_retries(task: Callable, alert_id: int, channel: str, batch: int, attemp
             return False
         delay = retry_delay(following, exc.retry_after, base=config["DELIVERY_RETRY_BASE"],
                             cap=config["DELIVERY_RETRY_CAP"])
-        log.warning("alert %s %s batch %s: %s message(s) pending (%s); retry %s in %.1fs",
-                    alert_id, channel, batch, exc.pending, exc.reason, following, delay)
-        enqueue_in(delay, task, alert_id, batch, following,
-                   job_id=batch_job_id(alert_id, channel, batch, following), queue="alerts")
+        job_id = batch_job_id(alert_id, channel, batch, following)
+        if enqueue_in(delay, task, alert_id, batch, following, job_id=job_id, queue="alerts"):
+            log.warning("alert %s %s batch %s: %s message(s) pending (%s); retry %s in %.1fs",
+                        alert_id, channel, batch, exc.pending, exc.reason, following, delay)
+        else:  # a job of that id exists (this run is itself a second run): it will take them
+            log.warning("alert %s %s batch %s: %s message(s) pending (%s); retry %s was already queued "
+                        "as %s, nothing scheduled", alert_id, channel, batch, exc.pending, exc.reason, following,
+                        job_id)
         return False
 

@@ -45,6 +45,9 @@ class EmailBatch:
     text: str
     html: str | None
     recipients: list[EmailRecipient]
+    # Our name for the send, given to the provider with the message (SendGrid: a custom arg)
+    # before the call, so that after a crash the provider can be asked what it accepted.
+    send_id: str | None = None
 
 
 @dataclass
@@ -76,7 +79,12 @@ class EmailProvider(Protocol):
 
         A provider may also offer `send_batches(batches)`: several batches (languages, zones)
         in as few requests as it can, with the same result contract; `notify.delivery` uses
-        it when present (SendGrid's sections put mixed languages in one request)."""
+        it when present (SendGrid's sections put mixed languages in one request).
+
+        A provider may also offer `find_sent(recipients, send_id, since)`: which of these
+        recipients of the send `send_id` (made at `since` or later) it accepted, as
+        {delivery id: provider message id}; None if it cannot tell; raises
+        notify.errors.ProviderUnsure if it cannot tell now but may later."""
         ...
 
 
@@ -85,5 +93,10 @@ class SmsProvider(Protocol):
     name: str
 
     def send(self, message: SmsMessage) -> SendResult:
-        """Send one SMS; never raises for provider errors."""
+        """Send one SMS; never raises for provider errors.
+
+        A provider may also offer `find_sent(messages, since, exclude)`: which of these
+        messages it accepted at `since` or later, as {delivery id: provider message id},
+        never naming a message id of `exclude` (already ours); None if it cannot tell;
+        raises notify.errors.ProviderUnsure if it cannot tell now but may later."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
 from ..models import OutboxMessage
@@ -27,6 +28,15 @@ def _session(factory: Callable[[], Session]) -> Iterator[Session]:
 
 def _results(rows: list[OutboxMessage]) -> list[SendResult]:
     return [SendResult(r.delivery_id, True, f"outbox-{r.id}") for r in rows]
+
+
+def _stored(factory: Callable[[], Session], channel: str, delivery_ids: list[int]) -> dict[int, str]:
+    """{delivery id: message id} of the messages the outbox already holds for these deliveries:
+    the outbox is its own provider's record, so it always knows what it took."""
+    with _session(factory) as session:
+        return {delivery_id: f"outbox-{row_id}" for row_id, delivery_id in session.execute(
+            select(OutboxMessage.id, OutboxMessage.delivery_id).where(
+                OutboxMessage.channel == channel, OutboxMessage.delivery_id.in_(delivery_ids)))}
 
 
 class OutboxEmail:
@@ -60,6 +70,9 @@ class OutboxEmail:
             results.extend(self.send_batch(batch))
         return results
 
+    def find_sent(self, recipients, send_id=None, since=None) -> dict[int, str]:
+        return _stored(self.session_factory, "email", [r.delivery_id for r in recipients])
+
 
 class OutboxSms:
     name = "outbox"
@@ -74,3 +87,6 @@ class OutboxSms:
             session.add(row)
             session.commit()
             return _results([row])[0]
+
+    def find_sent(self, messages, since=None, exclude=frozenset()) -> dict[int, str]:
+        return _stored(self.session_factory, "sms", [m.delivery_id for m in messages])

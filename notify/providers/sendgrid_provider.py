@@ -19,16 +19,27 @@ address (a family's one mailbox) go into separate requests. Outcome per request:
 2xx → all sent; 429 and 5xx or a network failure → all retryable (with SendGrid's
 Retry-After); other 4xx → all failed with SendGrid's error text. The SDK never retries
 by itself. An optional limiter caps requests per second.
+
+Each request carries its send's name (`custom_args.send_id`, EmailBatch.send_id), written in
+our rows before the call (it is made of the claim's time). If a worker dies during the call,
+`find_sent` asks the Email Activity API (`GET /v3/messages`, query on that custom arg) which
+recipients SendGrid took. The API needs SendGrid's paid "additional email activity history"
+add-on and an API key allowed to read it; without them (403, 404) SendGrid cannot tell us,
+and the recipients of the request in flight get the email again. The activity feed may
+also take a little while to show a message just accepted.
 """
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import urllib.error
+from datetime import datetime
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
+from ..errors import ProviderUnsure
 from ..retry import parse_retry_after
 from .base import EmailBatch, EmailRecipient, SendResult, placeholder
 
@@ -104,6 +115,8 @@ class SendGridEmail:
         }
         if self.sandbox:
             body["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        if batch.send_id:
+            body["custom_args"] = {"send_id": batch.send_id}
         return body
 
     def mixed_request_body(self, entries: list[tuple[EmailBatch, EmailRecipient]]) -> dict:
@@ -144,6 +157,9 @@ class SendGridEmail:
         }
         if self.sandbox:
             body["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        send_ids = {batch.send_id for batch, _ in entries if batch.send_id}
+        if len(send_ids) == 1:
+            body["custom_args"] = {"send_id": send_ids.pop()}
         return body
 
     def _sender(self) -> dict:
@@ -197,6 +213,40 @@ class SendGridEmail:
             return all_(False, error=f"SendGrid unreachable: {exc}", retryable=True)
         message_id = response.headers.get("X-Message-Id") or "sendgrid"
         return all_(True, ids=lambda r: f"{message_id}.{r.delivery_id}")
+
+    def find_sent(self, recipients: list[EmailRecipient], send_id: str,
+                  since: datetime | None = None) -> dict[int, str] | None:
+        """Which of `recipients` of the send `send_id` SendGrid accepted: {delivery id: msg_id},
+        from the Email Activity API. None when the account cannot be asked (no add-on, a key
+        without the scope); ProviderUnsure when SendGrid does not answer now."""
+        query = f"unique_args['send_id']=\"{send_id}\""
+        try:
+            response = self.client.client.messages.get(query_params={"query": query, "limit": 1000})
+            listed = _activity(response.body)
+        except HTTPError as exc:
+            if exc.status_code == 429 or exc.status_code >= 500:
+                raise ProviderUnsure(f"SendGrid {exc.status_code}: {_error_text(exc.body)}") from exc
+            log.warning("SendGrid's Email Activity API is not available (%s): cannot tell what was sent",
+                        exc.status_code)
+            return None
+        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError, ValueError) as exc:
+            raise ProviderUnsure(f"SendGrid unreachable: {exc}") from exc
+        taken: dict[str, list[str]] = {}
+        for message in listed:
+            taken.setdefault(str(message.get("to_email", "")).strip().lower(), []).append(str(message.get("msg_id")))
+        found: dict[int, str] = {}
+        for r in recipients:
+            ids = taken.get(r.to.strip().lower())
+            if ids:
+                found[r.delivery_id] = ids.pop(0)
+        return found
+
+
+def _activity(body) -> list[dict]:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    data = json.loads(body or "{}")
+    return [m for m in data.get("messages") or [] if isinstance(m, dict)]
 
 
 def _unique(batches: list[EmailBatch]) -> list[EmailBatch]:

@@ -10,11 +10,20 @@ mobile... — fails for good.
 Each message's `status_callback` carries our delivery id (`?d=<id>`): if a worker dies
 after Twilio accepted a message but before the sid was recorded, the status callback
 still tells us the delivery was sent, so the stale-claim sweep does not send it again.
+
+Callbacks may never come (a firewall, a wrong PUBLIC_BASE_URL) or come late, so before a
+message claimed by a dead worker is sent again, `find_sent` asks Twilio: the Messages list
+filtered by `To` and `DateSent>=` the claim's day, matched on the body and on a creation
+time after the claim (the Message resource does not return the status callback URL, and
+Twilio has no idempotency key). A message Twilio still holds in its queue has no DateSent
+yet and is not listed: with a sender queue hours long (errors 30001 / 21611), such a
+message can still be sent twice.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import requests
@@ -22,6 +31,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from ..errors import ProviderUnsure
 from ..retry import parse_retry_after
 from .base import SendResult, SmsMessage
 
@@ -162,3 +172,38 @@ class TwilioSms:
             log.warning("Twilio unreachable for delivery %s: %s", message.delivery_id, exc)
             return SendResult(message.delivery_id, False, None, f"Twilio unreachable: {exc}", True)
         return SendResult(message.delivery_id, True, created.sid, None, False)
+
+    def find_sent(self, messages: list[SmsMessage], since: datetime,
+                  exclude: set[str] = frozenset()) -> dict[int, str] | None:
+        """Which of `messages` Twilio accepted at `since` or later: {delivery id: sid}.
+
+        One list per number (To, DateSent>= the day of `since`); a listed outbound message
+        created at `since` or later with the same body, whose sid is not in `exclude` (ours
+        already), stands for one of them. Raises ProviderUnsure when Twilio does not answer
+        now; None when it refuses the question (a key without read access)."""
+        http, client = self._thread_client()
+        by_number: dict[str, list[SmsMessage]] = {}
+        for message in messages:
+            by_number.setdefault(message.to, []).append(message)
+        day = datetime(since.year, since.month, since.day, tzinfo=timezone.utc)
+        since = since if since.tzinfo is not None else since.replace(tzinfo=timezone.utc)
+        found: dict[int, str] = {}
+        for number, wanted in by_number.items():
+            try:
+                listed = client.messages.list(to=number, date_sent_after=day, limit=1000)
+            except TwilioRestException as exc:
+                if is_retryable(exc.status, exc.code):
+                    raise ProviderUnsure(f"Twilio {exc.status} {exc.code or ''}: {exc.msg}") from exc
+                log.warning("Twilio will not list messages (%s %s): cannot tell what was sent", exc.status, exc.code)
+                return None
+            except (requests.RequestException, TwilioException, OSError) as exc:
+                raise ProviderUnsure(f"Twilio unreachable: {exc}") from exc
+            candidates = [m for m in listed
+                          if m.sid not in exclude and (m.direction or "").startswith("outbound")
+                          and (m.date_created is None or m.date_created >= since)]
+            for message in wanted:
+                match = next((m for m in candidates if m.body == message.body), None)
+                if match is not None:
+                    candidates.remove(match)
+                    found[message.delivery_id] = match.sid
+        return found

@@ -2,9 +2,17 @@
 PostgreSQL, and the real SDKs against the fake Twilio and SendGrid, while things go wrong —
 a worker SIGKILLed in the middle of an alert, Redis restarted with its queues lost, and
 providers failing 30% of calls. Each (alert, traveller, channel) must reach the provider
-exactly once: the fakes record the delivery id every message carries."""
+exactly once: the fakes record the delivery id every message carries. The status callbacks
+never reach the app here (no one delivers them): the provider's own records are the only
+truth about the calls a dead worker made.
+
+A kill kills the worker's whole process tree (RQ 3.0's work horse is in a process group of
+its own, and the worker's scheduler is a child too), and the test checks that it happened —
+every process gone, the job still started in RQ's registry — before it looks at recovery."""
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import shutil
 import signal
@@ -17,6 +25,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from emergency.jobs.recovery import DEAD_AFTER
 from notify.models import Delivery
 from tests.conftest import _reset_postgres
 from tests.emergency.provider_helpers import provider_config, send_alert, start_fakes
@@ -68,25 +77,70 @@ class Workers:
         return proc
 
     @staticmethod
-    def kill(proc: subprocess.Popen, sig=signal.SIGKILL) -> None:
-        """Signal the worker and the work-horse it forked (same process group)."""
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                pass
+    def tree(pid: int) -> list[int]:
+        """`pid` and all its descendants, read from /proc (children of every thread)."""
+        found, todo = [], [pid]
+        while todo:
+            current = todo.pop()
+            found.append(current)
+            for children in glob.glob(f"/proc/{current}/task/*/children"):
+                try:
+                    todo.extend(int(c) for c in open(children).read().split())
+                except OSError:  # the process ended meanwhile
+                    pass
+        return found
+
+    @staticmethod
+    def kill(proc: subprocess.Popen, sig=signal.SIGKILL) -> list[int]:
+        """Signal the worker and every process under it (work horse, scheduler): frozen first
+        with SIGSTOP, so none goes on working while the others die. The pids signalled."""
+        pids = Workers.tree(proc.pid) if proc.poll() is None else []
+        if sig == signal.SIGKILL:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            for pid in Workers.tree(proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        return pids
 
     def stop_all(self) -> None:
         for proc in self.procs:
             self.kill(proc, signal.SIGTERM)
 
     def logs(self) -> str:
-        return "\n".join(p.read_text()[-2000:] for p in sorted(self.log_dir.glob("worker*.log")))
+        return "\n".join(p.read_text()[-3000:] for p in sorted(self.log_dir.glob("worker*.log")))
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (no such pid, or a zombie waiting for its new parent)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def started_jobs(url: str) -> list[str]:
+    from redis import Redis
+    from rq import Queue
+
+    return Queue("alerts", connection=Redis.from_url(url)).started_job_registry.get_job_ids(cleanup=False)
+
+
+def scheduler_holder(url: str) -> str | None:
+    from redis import Redis
+    from rq.scheduler import RQScheduler
+
+    holder = Redis.from_url(url).get(RQScheduler.get_locking_key("alerts"))
+    return holder.decode() if holder else None
 
 
 def counts(app, alert_id) -> Counter:
@@ -156,26 +210,50 @@ def workers(tmp_path):
         holder["workers"].stop_all()
 
 
-def test_a_worker_killed_between_sms_batches_loses_and_repeats_nothing(pg_url, redis_url, fakes, workers, tmp_path, make_app):
+def kill_when_held(twilio, pool, proc, url: str) -> str | None:
+    """Kill `proc`'s whole tree once the provider parks calls (`hold_after`), with the calls
+    then in flight parked; prove the kill: every process gone, the job it was running still
+    started in RQ's registry. The parked calls are then accepted: the provider has them, and
+    no one told the app. Returns who held the scheduler lock at the kill."""
+    assert twilio.held.wait(DEADLINE), pool.logs()
+    holder = scheduler_holder(url)
+    pids = pool.kill(proc)
+    assert len(pids) >= 3, "worker, work horse and scheduler"  # the tree, as RQ 3.0 builds it
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not all(gone(pid) for pid in pids):
+        time.sleep(0.05)
+    assert all(gone(pid) for pid in pids), "a process of the killed worker is still running"
+    assert started_jobs(url), "the killed job should still be started in RQ's registry"
+    twilio.release(accept=True)
+    return holder
+
+
+def test_a_worker_killed_mid_batch_is_replaced_within_a_minute_and_sends_nothing_twice(
+        pg_url, redis_url, fakes, workers, tmp_path, make_app):
+    """Default settings: no staleness lowered. The killed worker held RQ's scheduler lock, so
+    its job's retry also needs the scheduler taken over."""
     sendgrid, twilio = fakes
     app = make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000,
-                   **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
+                   **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10))
+    assert (app.config["DELIVERY_STALE_SECONDS"], app.config["JOB_TIMEOUT"]) == (900, 600)
     client = app.test_client()
     people(client, app)
     pool = workers["workers"] = Workers(app, tmp_path)
 
-    twilio.hold_after(20)  # the first SMS of the third batch waits at the provider's door
+    twilio.hold_after(RECIPIENTS // 5)  # the kill comes when the provider has 20% of the SMS
     alert_id = send_alert(client, app, channels=["sms"])
     first = pool.start()
-    assert twilio.held.wait(DEADLINE), pool.logs()
-    pool.kill(first)  # SIGKILL: no clean-up, a batch claimed and left in `sending`
-    twilio.release(accept=False)  # the call it was making never reached the provider
-    assert len(twilio.messages) == 20
+    holder = kill_when_held(twilio, pool, first, redis_url)
+    killed_at = time.monotonic()
+    assert holder is not None and scheduler_holder(redis_url) == holder  # the dead still hold the lock
+    in_flight = len(twilio.messages) - RECIPIENTS // 5
+    assert in_flight >= 1  # the provider took calls the dead worker never recorded
 
     pool.start()
-    time.sleep(5.5)  # the dead worker's claim becomes stale
-    assert run_sweep(app) >= 1
-    wait_all_sent(app, alert_id, RECIPIENTS, pool)
+    wait_until(lambda: counts(app, alert_id)["sent"] == RECIPIENTS, "every delivery to be sent", pool, timeout=60)
+    assert time.monotonic() - killed_at < 60
+    assert "stopped beating; handed to RQ for a retry" in pool.logs()  # the watchdog, not a timeout
+    assert scheduler_holder(redis_url) not in (None, holder)  # a live worker's scheduler took over
     assert_exactly_once(app, alert_id, twilio, "sms")
 
 
@@ -222,7 +300,7 @@ def test_redis_restarting_mid_alert_loses_and_repeats_nothing(pg_url, fakes, wor
     sendgrid, twilio = fakes
     url, restart_redis = throwaway_redis
     app = make_app(pg_url, JOBS_MODE="rq", REDIS_URL=url, APPROVAL_THRESHOLD=1000,
-                   **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10, DELIVERY_STALE_SECONDS=5, JOB_TIMEOUT=4))
+                   **provider_config(sendgrid, twilio, SMS_BATCH_SIZE=10))
     client = app.test_client()
     people(client, app)
     pool = workers["workers"] = Workers(app, tmp_path)
@@ -243,8 +321,9 @@ def test_redis_restarting_mid_alert_loses_and_repeats_nothing(pg_url, fakes, wor
     if not batch_settled():
         pool.kill(first)  # stuck on the lost Redis: treat it as dead
     pool.start()
-    time.sleep(5.5)  # anything claimed and abandoned is stale now
-    assert run_sweep(app) >= 1  # the lost batches come back from our rows, not from Redis
+    # the lost batches come back from our rows, not from Redis, once they have waited longer
+    # than a dead worker's heartbeats take to stop (DEAD_AFTER)
+    wait_until(lambda: run_sweep(app) >= 1, "the sweep to find the lost batches", pool, timeout=DEAD_AFTER + 30)
     wait_all_sent(app, alert_id, RECIPIENTS, pool)
     assert_exactly_once(app, alert_id, twilio, "sms")
 
@@ -255,7 +334,7 @@ def test_providers_failing_30_percent_of_calls_still_deliver_everything_once(pg_
     try:
         app = make_app(pg_url, JOBS_MODE="rq", REDIS_URL=redis_url, APPROVAL_THRESHOLD=1000, **provider_config(
             sendgrid, twilio, SMS_BATCH_SIZE=10, EMAIL_BATCH_SIZE=20, PROVIDER_TIMEOUT=0.5,
-            DELIVERY_RETRY_BASE=0.2, DELIVERY_RETRY_CAP=2, DELIVERY_MAX_ATTEMPTS=25, DELIVERY_STALE_SECONDS=60, JOB_TIMEOUT=50))
+            DELIVERY_RETRY_BASE=0.2, DELIVERY_RETRY_CAP=2))  # DELIVERY_MAX_ATTEMPTS: the default
         client = app.test_client()
         people(client, app)
         pool = workers["workers"] = Workers(app, tmp_path)
