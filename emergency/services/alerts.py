@@ -3,6 +3,8 @@
 Sending commits the alert as `sending` and queues one `prepare_alert` job (deterministic
 id), which freezes the recipient list and queues the provider-sized delivery batches.
 A mass send (more recipients than APPROVAL_THRESHOLD) needs a second person's approval.
+Sending a safety check also schedules its follow-up (`jobs.followup`); follow-up rounds
+are alerts too, created by that schedule, and a round left for approval is sent here.
 """
 from __future__ import annotations
 
@@ -125,6 +127,10 @@ def needs_approval(alert: Alert) -> bool:
     """Whether this alert still needs a second person before it may go out."""
     if alert.status != "draft":
         return False
+    if alert.followup_of is not None:  # a follow-up goes to those not heard from, not the whole zone
+        from emergency.services.followup_rounds import round_size
+
+        return round_size(alert) > current_app.config["APPROVAL_THRESHOLD"]
     from emergency.services.incidents import count_for
 
     return count_for(alert.incident) > current_app.config["APPROVAL_THRESHOLD"]
@@ -163,6 +169,9 @@ def send_alert(alert: Alert) -> Alert:
     audit.record("alert.sent", "alert", alert.id, incident_id=alert.incident_id)
     db_session().commit()
     enqueue(tasks.prepare_alert, alert.id, job_id=f"alert-{alert.id}-prepare", queue="alerts")
+    from emergency.jobs import followup
+
+    followup.alert_sent(alert)  # a safety check (or a round) starts the wait for the next round
     return alert
 
 
