@@ -180,3 +180,39 @@ def test_a_viewer_cannot_steer_the_follow_up_from_the_console(client, app, login
     for path in ("followup", "followup/pause", "followup/resume", "followup/rounds"):
         assert client.post(f"/incidents/{incident}/{path}", data={"delay_minutes": "10"}).status_code == 403
     assert plan(app, incident)[3] is False and actions(app) == []
+
+
+# --- the contact's answer page ----------------------------------------------------------------
+
+def test_a_contacts_link_answers_for_the_traveller_in_the_contacts_name_and_language(client, app, incident):
+    from emergency.core.models import SafetyResponse
+    from registry.models import EmergencyContact, Traveller
+
+    with session_of(app) as db:
+        ann = db.scalar(select(Traveller).where(Traveller.given_name == "Ann"))
+        mary = db.scalar(select(EmergencyContact).where(EmergencyContact.traveller_id == ann.id))
+        from emergency.services.safety_links import response_urls
+
+        page_url = response_urls(incident, ann.id, mary.id)["page_url"]
+        ann_id = ann.id
+    path = page_url.split("consular.test", 1)[1]
+    page = client.get(path).get_data(as_text=True)
+    assert "Avez-vous eu des nouvelles de Ann Roy?" in page and "Bonjour Mary Roy." in page
+    done = client.post(path, data={"answer": "safe", "message": "She called me"}).get_data(as_text=True)
+    assert "Merci. Nous avons noté que Ann Roy est en sécurité." in done
+    with session_of(app) as db:
+        (answer,) = db.scalars(select(SafetyResponse).where(SafetyResponse.traveller_id == ann_id)).all()
+        assert (answer.status, answer.reported_by, answer.reporter_name, answer.channel) == \
+            ("safe", "contact", "Mary Roy", "web")
+
+
+def test_a_contacts_link_for_another_travellers_contact_is_refused(client, app, incident):
+    from registry.models import EmergencyContact, Traveller
+
+    with session_of(app) as db:
+        bob = db.scalar(select(Traveller).where(Traveller.given_name == "Bob"))
+        mary = db.scalar(select(EmergencyContact))
+        from emergency.services.safety_links import response_urls
+
+        path = response_urls(incident, bob.id, mary.id)["page_url"].split("consular.test", 1)[1]
+    assert client.get(path).status_code == 404
