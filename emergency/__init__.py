@@ -56,6 +56,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         security.exempt_blueprint(blueprint)
     api_errors.register_app_error_handlers(app)
     cli.init_app(app)
+    if app.config["JOBS_MODE"] == "thread" and not app.testing:
+        # the embedded runner's `emergency cron`: a lost follow-up tick is swept up within a minute
+        from emergency.jobs import followup
+
+        app.extensions["jobs"].every(60, followup.sweep_due, "followup-sweep", queue="alerts")
 
     @app.get("/healthz")
     def healthz():

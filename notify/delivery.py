@@ -568,7 +568,7 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
                      render: Callable[[list[Delivery]], list[EmailBatch]], *,
                      stale_after: timedelta | None = DEFAULT_STALE_AFTER,
                      max_attempts: int | None = None,
-                     orphans_before: datetime | None = None) -> list[SendResult]:
+                     orphans_before: datetime | None = None, skip: Skip | None = None) -> list[SendResult]:
     """Claim an email batch, render it, send it, record the outcome (safe to run twice).
 
     `render` turns the claimed deliveries into one EmailBatch per language (or however
@@ -578,13 +578,17 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
 
     With `orphans_before`, the batch's orphans claimed before then are settled first
     (`settle_orphans`). Every EmailBatch carries the claim's `send_id`, so that the provider
-    can be asked about this send after a crash.
+    can be asked about this send after a crash. `skip` (see `drop_skipped`) leaves claimed
+    rows unsent, recorded failed with its reason.
     """
     if orphans_before is not None:
         settle_orphans(session, campaign_id, "email", batch, provider, render, orphans_before=orphans_before)
     claimed = claim_batch(session, campaign_id, "email", batch, stale_after=stale_after)
+    skipped: list[SendResult] = []
+    if skip is not None:
+        claimed = drop_skipped(session, claimed, skip, skipped)
     if not claimed:
-        return []
+        return skipped
     try:
         batches = render(claimed)
     except Exception:
@@ -595,7 +599,7 @@ def send_email_batch(session: Session, campaign_id: int, batch: int, provider: E
         email.send_id = name
     claimed_ids = {d.id for d in claimed}
     rendered: set[int] = set()
-    results: list[SendResult] = []
+    results: list[SendResult] = skipped
     emails: list[EmailBatch] = []
     for email in batches:
         recipients = [r for r in email.recipients
@@ -640,7 +644,7 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
                    max_attempts: int | None = None, concurrency: int = 1,
                    record_every: int = 50, record_seconds: float = 0.5,
                    claim_slice: int | None = None,
-                   orphans_before: datetime | None = None) -> list[SendResult]:
+                   orphans_before: datetime | None = None, skip: Skip | None = None) -> list[SendResult]:
     """Claim an SMS batch and send each message, recording the outcomes as they come.
 
     A provider that says it is `thread_safe` gets up to `concurrency` requests in flight (a
@@ -663,7 +667,8 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     the Twilio status callback (`?d=`) moves those sent to sent; the next job on the batch,
     given `orphans_before`, asks the provider about the others before sending them again
     (`settle_orphans`). The rest of the batch is still pending. Raises RetryLater if some
-    rows are pending again.
+    rows are pending again. `skip` (see `drop_skipped`) leaves claimed rows unsent, recorded
+    failed with its reason.
     """
     if orphans_before is not None:
         settle_orphans(session, campaign_id, "sms", batch, provider, render, orphans_before=orphans_before)
@@ -672,6 +677,8 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     results: list[SendResult] = []
     if workers == 1:
         claimed = claim_batch(session, campaign_id, "sms", batch, stale_after=stale_after)
+        if skip is not None:
+            claimed = drop_skipped(session, claimed, skip, results)
         for index, delivery in enumerate(claimed):
             try:
                 message = _render_sms(render, delivery)
@@ -715,11 +722,19 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
 
     def take(after_id: int | None) -> tuple[int | None, list[SmsMessage]]:
         """Claim the next slice and render it at once, while its rows are fresh in the
-        session (a commit may expire them): (its last id or None, its messages)."""
-        claimed = claim(after_id)
+        session (a commit may expire them): (its last id or None, its messages). A slice
+        that `skip` empties is followed by the next, so the batch is not left half done."""
+        while True:
+            claimed = claim(after_id)
+            if not claimed:
+                return None, []
+            after_id = claimed[-1].id
+            if skip is not None:
+                claimed = drop_skipped(session, claimed, skip, results)
+            if claimed:
+                break
         try:
-            return (claimed[-1].id if claimed else None,
-                    [_render_sms(render, delivery) for delivery in claimed])
+            return after_id, [_render_sms(render, delivery) for delivery in claimed]
         except Exception:
             _release(session, claimed)
             raise
@@ -745,6 +760,26 @@ def send_sms_batch(session: Session, campaign_id: int, batch: int, provider: Sms
     finally:
         calls.finish()
     return _finish(results)
+
+
+# Given claimed rows, the ids of those that must not be sent after all, each with the reason
+# recorded as its error (a follow-up to someone who has answered since it was prepared).
+Skip = Callable[[list], dict[int, str]]
+
+
+def drop_skipped(session: Session, claimed: list, skip: Skip, results: list[SendResult]) -> list:
+    """The claimed rows `skip` lets through. The others are recorded failed with the reason
+    `skip` gives, before any provider call, and committed; their results join `results`."""
+    if not claimed:
+        return claimed
+    reasons = skip(claimed)
+    if not reasons:
+        return claimed
+    dropped = [SendResult(row.id, False, None, reasons[row.id], False) for row in claimed if row.id in reasons]
+    record_results(session, dropped)
+    session.commit()
+    results.extend(dropped)
+    return [row for row in claimed if row.id not in reasons]
 
 
 def _render_sms(render: Callable[[Delivery], SmsMessage], delivery: Delivery) -> SmsMessage:

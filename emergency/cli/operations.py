@@ -64,17 +64,19 @@ def worker(burst: bool, simple: bool, queue_names: str | None):
 @click.command("cron")
 @with_appcontext
 def cron():
-    """RQ's cron scheduler: periodic jobs (re-queueing delivery batches a lost job left behind)."""
+    """RQ's cron scheduler: periodic jobs (re-queueing delivery batches a lost job left behind,
+    follow-up rounds whose scheduled job was lost)."""
     from redis import Redis
     from rq.cron import CronScheduler
 
-    from emergency.jobs import fanout, maintenance
+    from emergency.jobs import fanout, followup, maintenance
 
     url = current_app.config["REDIS_URL"]
     if not url:
         raise fail(N_("REDIS_URL is not set: the cron scheduler needs Redis."))
     scheduler = CronScheduler(connection=Redis.from_url(url))
     scheduler.register(fanout.sweep_deliveries, queue_name="alerts", interval=60)
+    scheduler.register(followup.sweep_due, queue_name="alerts", interval=60)
     scheduler.register(maintenance.purge_old_records, queue_name="default", cron="17 3 * * *")
     scheduler.start()
 

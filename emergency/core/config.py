@@ -95,6 +95,12 @@ NOT_NEGATIVE = Check(lambda v: v >= 0, {
 })
 
 
+def between(low: int, high: int) -> Check:
+    return Check(lambda v: low <= v <= high,
+                 {"int": N_("%(name)s must be a whole number from %(low)s to %(high)s, not %(value)s.")},
+                 {"low": str(low), "high": str(high)})
+
+
 def one_of(*choices: str) -> Check:
     return Check(lambda v: v in choices, {"str": N_("%(name)s must be one of %(choices)s, not %(value)s.")},
                  {"choices": ", ".join(choices)})
@@ -186,6 +192,10 @@ SETTINGS: tuple[Setting, ...] = (
             check=POSITIVE),
     Setting("APPROVAL_THRESHOLD", INT, 25, "sends to more recipients need a second person's approval",
             check=NOT_NEGATIVE),
+    Setting("FOLLOWUP_DELAY_MINUTES", INT, 120, "default minutes before non-responders are asked again",
+            check=between(5, 2880)),
+    Setting("FOLLOWUP_ROUNDS", INT, 2, "default follow-up rounds to non-responders before their contact is asked",
+            check=between(0, 5)),
     Setting("MAX_UPLOAD_BYTES", INT, 5 * 1024 * 1024, "largest upload outside partner imports",
             check=POSITIVE, key="MAX_CONTENT_LENGTH"),
     Setting("EMAIL_BATCH_SIZE", INT, 1000, "email recipients per delivery job", check=POSITIVE),

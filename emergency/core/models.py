@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from common.clock import utcnow
 from common.models import package_metadata
-from registry.models import Partner, Traveller
+from registry.models import EmergencyContact, Partner, Traveller
 
 
 class AppBase(DeclarativeBase):
@@ -151,10 +151,47 @@ class Alert(AppBase):
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A follow-up round is an alert too, so it goes through the same fan-out and approval:
+    # `followup_of` is the safety check it follows up, `round` its number (1..N for the rounds
+    # to travellers, CONTACT_ROUND for the message to their emergency contacts). The unique
+    # pair lets two schedulers racing for the same round create it once.
+    followup_of: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    round: Mapped[int | None] = mapped_column(Integer)
 
     incident: Mapped[Incident] = relationship(back_populates="alerts")
 
-    __table_args__ = (CheckConstraint("status IN ('draft','approved','sending','sent')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('draft','approved','sending','sent')", name="status"),
+        UniqueConstraint("followup_of", "round", name="uq_alerts_followup_round"),
+    )
+
+
+# The `round` of a follow-up that goes to the emergency contacts: one per safety check,
+# whatever the number of rounds to travellers the plan has (which may change).
+CONTACT_ROUND = 0
+
+
+class FollowupPlan(AppBase):
+    """How an incident's non-responders are followed up: asked again every `delay_minutes`
+    after the previous message, up to `max_rounds` times, then (`tell_contacts`) their
+    emergency contact is asked. No row means the defaults (FOLLOWUP_DELAY_MINUTES,
+    FOLLOWUP_ROUNDS, contacts told)."""
+
+    __tablename__ = "followup_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    delay_minutes: Mapped[int] = mapped_column(Integer)
+    max_rounds: Mapped[int] = mapped_column(Integer)
+    tell_contacts: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        CheckConstraint("delay_minutes BETWEEN 5 AND 2880", name="delay_minutes"),
+        CheckConstraint("max_rounds BETWEEN 0 AND 5", name="max_rounds"),
+    )
 
 
 class AlertRecipient(AppBase):
@@ -172,14 +209,18 @@ class AlertRecipient(AppBase):
     precision: Mapped[str] = mapped_column(String(10))
     # The severity zone the traveller was in at send time (frozen with the rest).
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("incident_zones.id", ondelete="SET NULL"))
+    # Set on the follow-up that asks a traveller's emergency contact: the row is still the
+    # traveller's (their deliveries, their answer), but the address and language are the contact's.
+    emergency_contact_id: Mapped[int | None] = mapped_column(ForeignKey(EmergencyContact.id, ondelete="SET NULL"))
 
     __table_args__ = (UniqueConstraint("alert_id", "traveller_id", name="uq_alert_recipients_once"),)
 
 
 RESPONSE_STATUSES = ("safe", "need_help")
 # Who gave an answer: the traveller, a companion travelling with them, a consular officer
-# who took it (by phone), or a report nobody vouched for (the public check-in form).
-REPORTERS = ("traveller", "companion", "officer", "unverified")
+# who took it (by phone), a report nobody vouched for (the public check-in form), or the
+# traveller's emergency contact answering our follow-up.
+REPORTERS = ("traveller", "companion", "officer", "unverified", "contact")
 
 
 class SafetyResponse(AppBase):
@@ -208,7 +249,8 @@ class SafetyResponse(AppBase):
 
     __table_args__ = (
         CheckConstraint("status IN ('safe','need_help')", name="status"),
-        CheckConstraint("reported_by IN ('traveller','companion','officer','unverified')", name="reported_by"),
+        CheckConstraint("reported_by IN ('traveller','companion','officer','unverified','contact')",
+                        name="reported_by"),
         Index("ix_safety_responses_latest", "incident_id", "traveller_id", "received_at"),
     )
 

@@ -13,9 +13,10 @@ from emergency.core.timeutil import as_utc
 from emergency.jobs.providers import providers
 from emergency.jobs.retries import batch_sizes, sweep_scope, with_retries
 from emergency.jobs.runner import enqueue, job
-from emergency.services.alert_messages import email_batches, sms_body
+from emergency.services import followup_rounds
+from emergency.services.alert_messages import contact_sms, email_batches, sms_body
 from emergency.services.zones import RecipientZones, load_zones, recipient_groups
-from notify.contact_health import drop_bad
+from notify.contact_health import bad_addresses, drop_bad, normalise
 from notify.delivery import batch_counts, create_deliveries, send_email_batch, send_sms_batch
 from notify.models import Delivery, SmsOptOut
 from notify.providers.base import SmsMessage
@@ -27,6 +28,10 @@ def _freeze_recipients(alert: Alert) -> None:
     """Take the recipient snapshot once: later registry edits don't change who was told."""
     session = db_session()
     if session.scalar(select(func.count()).select_from(AlertRecipient).where(AlertRecipient.alert_id == alert.id)):
+        return
+    if alert.followup_of is not None:  # a follow-up: those of its safety check not heard from
+        alert.recipient_count = followup_rounds.freeze_round(alert)
+        session.commit()
         return
     incident = alert.incident
     groups = recipient_groups(session, load_zones(incident), as_utc(incident.starts_at),
@@ -87,8 +92,11 @@ def _delivery_rows(session, alert: Alert, sizes: dict[str, int]):
     frozen list).
 
     Opted-out numbers (STOP / ARRET) get no SMS; their owner gets the email instead.
+    A follow-up round to travellers goes to each of them once: on its lead channel (the
+    first of `channels`) where they can be reached by it, else on the other.
     """
     channels = alert.channels or []
+    one_channel = alert.kind == followup_rounds.FOLLOW_UP
     for channel in ("email", "sms"):
         if channel not in sizes:
             continue
@@ -105,6 +113,11 @@ def _delivery_rows(session, alert: Alert, sizes: dict[str, int]):
             if not page:
                 break
             last_id = page[-1].id
+            if one_channel:
+                rows = [row for row in _one_channel_rows(session, page, channels) if row[1] == channel]
+                if rows:
+                    yield rows
+                continue
             rows = []
             for r in page:
                 sms_wanted = "sms" in channels and bool(r.phone)
@@ -116,6 +129,38 @@ def _delivery_rows(session, alert: Alert, sizes: dict[str, int]):
                 yield rows
 
 
+def _one_channel_rows(session, page, channels: list[str]) -> list[tuple]:
+    """Each recipient's one delivery row: on the lead channel if reachable by it (an
+    address that is not known bad; for SMS, a number that has not opted out), else on the
+    other channel if reachable by that."""
+    addresses = {"email": lambda r: r.email, "sms": lambda r: r.phone}
+    bad = bad_addresses(session, [(c, addresses[c](r)) for r in page for c in channels if addresses[c](r)])
+    rows = []
+    for r in page:
+        for channel in channels:
+            address = addresses[channel](r)
+            if not address or (channel, normalise(channel, address)) in bad:
+                continue
+            if channel == "sms" and r.opted_out:
+                continue
+            rows.append((r.traveller_id, channel, address, r.language))
+            break
+    return rows
+
+
+def _skip_heard_from(alert: Alert):
+    """For a follow-up: leave unsent the messages to anyone we have heard from since its
+    recipients were frozen (they answered, or have a case)."""
+    if alert.kind not in followup_rounds.FOLLOWUP_KINDS:
+        return None
+
+    def skip(rows) -> dict[int, str]:
+        heard = followup_rounds.answered_since_freeze(alert, [r.recipient_id for r in rows])
+        return {r.id: followup_rounds.SKIPPED_ANSWERED for r in rows if r.recipient_id in heard}
+
+    return skip
+
+
 @job
 def deliver_email_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
     session = db_session()
@@ -123,8 +168,9 @@ def deliver_email_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
     if alert is None:
         return
     email, _sms = providers()
+    skip = _skip_heard_from(alert)
     with_retries(deliver_email_batch, alert_id, "email", batch, attempt, lambda **options: send_email_batch(
-        session, alert_id, batch, email, lambda ds: email_batches(alert, ds), **options))
+        session, alert_id, batch, email, lambda ds: email_batches(alert, ds), skip=skip, **options))
     finish_if_done(alert_id)
 
 
@@ -137,17 +183,25 @@ def deliver_sms_batch(alert_id: int, batch: int, attempt: int = 0) -> None:
     _email, sms = providers()
     zones = RecipientZones(session, alert, "sms", batch)
     bodies: dict[tuple, str] = {}  # one text per (language, zone), not one per recipient
+    if alert.kind == followup_rounds.CONTACT_CHECK:  # each names the traveller asked about
+        names = contact_sms(alert, batch)
 
-    def render(d: Delivery) -> SmsMessage:
-        zone = zones.zone_for(d.recipient_id)
-        key = (d.language, zone.id if zone is not None else None)
-        if key not in bodies:
-            bodies[key] = sms_body(alert, d.language, zone)
-        return SmsMessage(d.id, d.address, bodies[key])
+        def render(d: Delivery) -> SmsMessage:
+            if d.language not in bodies:
+                bodies[d.language] = sms_body(alert, d.language)
+            return SmsMessage(d.id, d.address, names(bodies[d.language], d.recipient_id))
+    else:
+        def render(d: Delivery) -> SmsMessage:
+            zone = zones.zone_for(d.recipient_id)
+            key = (d.language, zone.id if zone is not None else None)
+            if key not in bodies:
+                bodies[key] = sms_body(alert, d.language, zone)
+            return SmsMessage(d.id, d.address, bodies[key])
 
     concurrency = current_app.config.get("SMS_CONCURRENCY") or 1  # calls in flight per worker
+    skip = _skip_heard_from(alert)
     with_retries(deliver_sms_batch, alert_id, "sms", batch, attempt, lambda **options: send_sms_batch(
-        session, alert_id, batch, sms, render, concurrency=concurrency, **options))
+        session, alert_id, batch, sms, render, concurrency=concurrency, skip=skip, **options))
     finish_if_done(alert_id)
 
 

@@ -54,6 +54,7 @@ class ThreadRunner:
         self.lock = threading.Lock()
         self.pending: dict[str, Future] = {}
         self.timers: dict[str, threading.Timer] = {}  # scheduled starts: delayed jobs and retries
+        self.stopped = threading.Event()
 
     def enqueue(self, func: Callable, *args, job_id: str, queue: str = "default") -> bool:
         with self.lock:
@@ -68,6 +69,21 @@ class ThreadRunner:
                 return False
             self._schedule(delay, func, args, job_id, 0)
             return True
+
+    def every(self, interval: float, func: Callable, name: str, queue: str = "default") -> threading.Thread:
+        """Queue `func()` every `interval` seconds until `stop()` (what `emergency cron` does
+        in RQ mode). Each run is an ordinary job, id `name-<period>`; the waiting is not a
+        timer of `timers`, so `wait` does not wait for the next period."""
+        def loop() -> None:
+            while not self.stopped.wait(interval):
+                self.enqueue(func, job_id=f"{name}-{int(time.time() // interval)}", queue=queue)
+
+        thread = threading.Thread(target=loop, name=f"every-{name}", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def _schedule(self, delay: float, func: Callable, args: tuple, job_id: str, attempt: int) -> None:
         """Start attempt `attempt` of the job in `delay` seconds; the caller holds the lock."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from emergency.core.database import db_session
 from emergency.core.i18n import other_language
 from emergency.core.models import Alert
+from emergency.services import followup_rounds
 from emergency.services.safety_links import response_urls
 from emergency.services.zones import RecipientZones, with_zone_message
 from notify.models import Delivery
@@ -27,7 +29,12 @@ def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
         key = (d.language if d.language in ("en", "fr") else "en", zones.zone_for(d.recipient_id))
         by_language.setdefault(key, []).append(d)
     batches = []
-    ask = (alert.kind or "safety_check") == "safety_check"  # information / all_clear ask for no answer
+    # information / all_clear ask for no answer; a follow-up asks again; the message to an
+    # emergency contact asks about the traveller, with the contact's own links
+    kind = alert.kind or "safety_check"
+    ask = kind in ("safety_check", *followup_rounds.FOLLOWUP_KINDS)
+    about = kind == followup_rounds.CONTACT_CHECK
+    contacts = followup_rounds.contact_recipients(alert, [d.recipient_id for d in deliveries])
     for (lang, zone), group in by_language.items():
         order = [lang, other_language(lang)]
         tags = {name: placeholder(name) for name in ("safe_url", "help_url", "page_url")}
@@ -38,18 +45,40 @@ def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
                 sections.append({
                     "lang": part,
                     "body": body,
-                    "text": render_template("email/safety_check.txt", body=body, ask=ask, **tags),
+                    "text": render_template("email/safety_check.txt", body=body, ask=ask, about=about, **tags),
                     "html": render_template("email/safety_check_section.html", body=body,
-                                            lang=part, ask=ask, **tags),
+                                            lang=part, ask=ask, about=about, **tags),
                 })
         subject = f"{getattr(alert, f'subject_{order[0]}')} / {getattr(alert, f'subject_{order[1]}')}"
         text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
         html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=lang)
-        recipients = [
-            EmailRecipient(d.id, d.address, response_urls(alert.incident_id, d.recipient_id)) for d in group
-        ]
+        recipients = [EmailRecipient(d.id, d.address, _substitutions(alert, d.recipient_id, contacts))
+                      for d in group]
         batches.append(EmailBatch(language=lang, subject=subject, text=text, html=html, recipients=recipients))
     return batches
+
+
+def _substitutions(alert: Alert, traveller_id: int, contacts: dict) -> dict[str, str]:
+    """A recipient's links (and, for an emergency contact, the traveller's name)."""
+    if traveller_id not in contacts:
+        return response_urls(alert.incident_id, traveller_id)
+    contact_id, name = contacts[traveller_id]
+    return {**response_urls(alert.incident_id, traveller_id, contact_id), followup_rounds.TRAVELLER_NAME: name}
+
+
+def contact_sms(alert: Alert, batch: int):
+    """For the SMS of a message to emergency contacts: `fill(body, traveller_id)` puts the
+    name of the traveller asked about in the body (names of this batch, loaded once)."""
+    session = db_session()
+    ids = list(session.scalars(select(Delivery.recipient_id).where(
+        Delivery.campaign_id == alert.id, Delivery.channel == "sms", Delivery.batch == batch)))
+    contacts = followup_rounds.contact_recipients(alert, ids)
+    tag = placeholder(followup_rounds.TRAVELLER_NAME)
+
+    def fill(body: str, traveller_id: int) -> str:
+        return body.replace(tag, contacts.get(traveller_id, (None, ""))[1])
+
+    return fill
 
 
 def sms_body(alert: Alert, language: str, zone=None) -> str:

@@ -4,6 +4,8 @@ Sending commits the alert as `sending` and queues one `prepare_alert` job (deter
 id), which freezes the recipient list and queues the provider-sized delivery batches.
 A mass send (more recipients than APPROVAL_THRESHOLD) needs a second person's approval:
 composing one asks for it (`request_approval`), which tells the on-call approvers.
+Sending a safety check also schedules its follow-up (`jobs.followup`); follow-up rounds
+are alerts too, created by that schedule, and a round left for approval is sent here.
 """
 from __future__ import annotations
 
@@ -127,6 +129,12 @@ def compose_alert(incident: Incident, texts: dict, channels: list[str], kind: st
 
 
 def _count(alert: Alert) -> int:
+    """The people `alert` reaches: a follow-up round goes to those not heard from, any other
+    alert to everyone the incident affects now."""
+    if alert.followup_of is not None:
+        from emergency.services.followup_rounds import round_size
+
+        return round_size(alert)
     from emergency.services.incidents import count_for
 
     return count_for(alert.incident)
@@ -147,7 +155,7 @@ def request_approval(alert: Alert, recipients: int | None = None) -> AuditEntry:
     on call). Each call is a new request, told again: a follow-up round asks anew."""
     count = _count(alert) if recipients is None else int(recipients)
     entry = audit.record("alert.approval_requested", "alert", alert.id, incident_id=alert.incident_id,
-                         recipients=count)
+                         recipients=count, kind=alert.kind, round=alert.round)
     session = db_session()
     session.flush()
     session.commit()
@@ -188,6 +196,9 @@ def send_alert(alert: Alert) -> Alert:
     audit.record("alert.sent", "alert", alert.id, incident_id=alert.incident_id)
     db_session().commit()
     enqueue(tasks.prepare_alert, alert.id, job_id=f"alert-{alert.id}-prepare", queue="alerts")
+    from emergency.jobs import followup
+
+    followup.alert_sent(alert)  # a safety check (or a round) starts the wait for the next round
     return alert
 
 

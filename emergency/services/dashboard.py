@@ -3,13 +3,16 @@
 Before any alert is sent, `affected` is the live count of the zone; once an alert went
 out, it is everyone on the frozen recipient lists (plus anyone who answered anyway).
 Each traveller counts once: their latest answer, and reached if any channel got through.
+Follow-up rounds go to people already on the lists, so they add nobody; a message to a
+traveller's emergency contact does not count the traveller as reached.
 """
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from emergency.core.database import db_session
 from emergency.core.models import Alert, AlertRecipient, Incident, SafetyResponse
+from emergency.services.followup_rounds import SKIPPED_ANSWERED
 from notify.models import Delivery, InboundMessage, OutboxMessage
 from registry.models import Traveller
 
@@ -42,8 +45,10 @@ def incident_stats(incident: Incident) -> dict:
     traveller's answer history."""
     session = db_session()
     alert_ids = select(Alert.id).where(Alert.incident_id == incident.id)
+    people_alerts = _people_alerts(incident)
     recipients = session.scalar(
-        select(func.count(func.distinct(AlertRecipient.traveller_id))).where(AlertRecipient.incident_id == incident.id)
+        select(func.count(func.distinct(AlertRecipient.traveller_id)))
+        .where(AlertRecipient.incident_id == incident.id, AlertRecipient.emergency_contact_id.is_(None))
     ) or 0
     latest = latest_responses(incident.id, on_time_only=True)
     answers = dict(session.execute(select(latest.c.status, func.count()).group_by(latest.c.status)).all())
@@ -52,7 +57,8 @@ def incident_stats(incident: Incident) -> dict:
         extra = session.scalar(
             select(func.count()).select_from(latest).where(
                 ~latest.c.traveller_id.in_(select(AlertRecipient.traveller_id)
-                                           .where(AlertRecipient.incident_id == incident.id))
+                                           .where(AlertRecipient.incident_id == incident.id,
+                                                  AlertRecipient.emergency_contact_id.is_(None)))
             )
         ) or 0
         affected += extra
@@ -60,12 +66,14 @@ def incident_stats(incident: Incident) -> dict:
         from emergency.services.incidents import count_for
 
         affected = count_for(incident)
+    # a follow-up not sent because the person answered in the meantime did not fail
+    state = case((Delivery.error == SKIPPED_ANSWERED, "skipped"), else_=Delivery.status)
     delivery_counts = dict(session.execute(
-        select(Delivery.status, func.count()).where(Delivery.campaign_id.in_(alert_ids)).group_by(Delivery.status)
+        select(state, func.count()).where(Delivery.campaign_id.in_(alert_ids)).group_by(state)
     ).all())
     reached = session.scalar(
         select(func.count(func.distinct(Delivery.recipient_id)))
-        .where(Delivery.campaign_id.in_(alert_ids), Delivery.status.in_(REACHED))
+        .where(Delivery.campaign_id.in_(people_alerts), Delivery.status.in_(REACHED))
     ) or 0
     safe = answers.get("safe", 0)
     need_help = answers.get("need_help", 0)
@@ -81,6 +89,12 @@ def incident_stats(incident: Incident) -> dict:
     }
 
 
+def _people_alerts(incident: Incident):
+    """The incident's alerts to the people affected: all but the messages to their
+    emergency contacts, whose deliveries say nothing about reaching the traveller."""
+    return select(Alert.id).where(Alert.incident_id == incident.id, Alert.kind != "contact_check")
+
+
 def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
     """The people on this incident's recipient lists, those needing help first.
 
@@ -89,11 +103,11 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
     """
     session = db_session()
     latest = latest_responses(incident.id)
-    alert_ids = select(Alert.id).where(Alert.incident_id == incident.id)
+    alert_ids = _people_alerts(incident)
     frozen = (
         select(AlertRecipient.traveller_id, func.min(AlertRecipient.language).label("language"),
                func.min(AlertRecipient.precision).label("precision"))
-        .where(AlertRecipient.incident_id == incident.id)
+        .where(AlertRecipient.incident_id == incident.id, AlertRecipient.emergency_contact_id.is_(None))
         .group_by(AlertRecipient.traveller_id)
     ).subquery()
     people = session.execute(
@@ -110,7 +124,8 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
     if ids:
         for d in session.execute(
             select(Delivery.recipient_id, Delivery.channel, Delivery.status)
-            .where(Delivery.campaign_id.in_(alert_ids), Delivery.recipient_id.in_(ids))
+            .where(Delivery.campaign_id.in_(alert_ids), Delivery.recipient_id.in_(ids),
+                   or_(Delivery.error.is_(None), Delivery.error != SKIPPED_ANSWERED))
             .order_by(Delivery.id)
         ):
             status[(d.recipient_id, d.channel)] = d.status

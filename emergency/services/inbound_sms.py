@@ -18,7 +18,7 @@ from emergency.services.responses import record_response
 from notify.models import InboundMessage
 from notify.optout import record_keyword
 from notify.replies import normalize, parse_reply
-from registry.models import Traveller
+from registry.models import EmergencyContact, Traveller
 
 
 def _latest_recipient(phone: str) -> AlertRecipient | None:
@@ -68,7 +68,10 @@ def process_inbound_sms(from_number: str, to_number: str | None, body: str, prov
         fresh = False
     recipient = _latest_recipient(from_number)
     traveller = session.get(Traveller, recipient.traveller_id) if recipient else None
-    lang = _reply_language(traveller, body)
+    # the number we last wrote to may be a traveller's emergency contact, asked about them
+    contact = (session.get(EmergencyContact, recipient.emergency_contact_id)
+               if recipient is not None and recipient.emergency_contact_id else None)
+    lang = contact.language if contact is not None else _reply_language(traveller, body)
     if intent in ("opt_out", "opt_in"):
         if fresh:
             record_keyword(session, from_number, intent, body)
@@ -80,6 +83,17 @@ def process_inbound_sms(from_number: str, to_number: str | None, body: str, prov
         session.commit()
         return _bilingual(lang, N_("We could not match your number to a safety check. If you need help, call the "
                                 "emergency line of your embassy or consulate."))
+    if intent in ("safe", "need_help") and contact is not None:
+        if fresh:
+            record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False,
+                            reported_by="contact", reporter_name=contact.name,
+                            source_message=f"inbound:{inbound.id}")
+        session.commit()
+        name = traveller.full_name if traveller is not None else ""
+        if intent == "safe":
+            return _bilingual(lang, N_("Thank you. We have recorded that %(name)s is safe."), name=name)
+        return _bilingual(lang, N_("Thank you. We have recorded that %(name)s needs help. A consular officer "
+                                   "will follow up."), name=name)
     if intent in ("safe", "need_help"):
         if fresh:
             # the number is the one we alerted: the traveller's own answer, from this reply

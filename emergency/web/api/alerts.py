@@ -1,5 +1,5 @@
-"""Alerts over the API: compose (defaults from the incident), read with delivery figures,
-approve, send."""
+"""Alerts over the API: compose (defaults from the incident), list an incident's alerts (its
+follow-up rounds among them), read with delivery figures, approve, send."""
 from __future__ import annotations
 
 from flask import abort, jsonify
@@ -17,12 +17,13 @@ from emergency.web.api.incidents import incident_or_404
 from notify.delivery import campaign_stats
 
 
-def _alert_json(alert: Alert) -> dict:
+def alert_json(alert: Alert) -> dict:
     return {
         "id": alert.id, "incident_id": alert.incident_id, "kind": alert.kind, "status": alert.status,
         "channels": alert.channels,
         "subject_en": alert.subject_en, "subject_fr": alert.subject_fr, "body_en": alert.body_en,
         "body_fr": alert.body_fr, "sms_en": alert.sms_en, "sms_fr": alert.sms_fr,
+        "followup_of": alert.followup_of, "round": alert.round,
         "recipient_count": alert.recipient_count, "needs_approval": alert_service.needs_approval(alert),
         "sent_at": iso_utc(alert.sent_at), "deliveries": campaign_stats(db_session(), alert.id),
     }
@@ -51,7 +52,15 @@ def compose_alert(incident_id: int):
         alert = alert_service.compose_alert(incident, texts, channels, kind=kind)
     except alert_service.AlertError as err:
         return _alert_error(err, 422 if err.field else 409)
-    return jsonify(_alert_json(alert)), 201
+    return jsonify(alert_json(alert)), 201
+
+
+@bp.get("/incidents/<int:incident_id>/alerts")
+@api_role_required("viewer")
+def list_alerts(incident_id: int):
+    """The incident's alerts, oldest first: its safety checks and other messages, and the
+    follow-up rounds (`followup_of`, `round`)."""
+    return jsonify([alert_json(a) for a in incident_or_404(incident_id).alerts])
 
 
 def _alert_or_404(alert_id: int) -> Alert:
@@ -64,7 +73,7 @@ def _alert_or_404(alert_id: int) -> Alert:
 @bp.get("/alerts/<int:alert_id>")
 @api_role_required("viewer")
 def get_alert(alert_id: int):
-    return jsonify(_alert_json(_alert_or_404(alert_id)))
+    return jsonify(alert_json(_alert_or_404(alert_id)))
 
 
 @bp.post("/alerts/<int:alert_id>/approve")
@@ -74,7 +83,7 @@ def approve_alert(alert_id: int):
         alert = alert_service.approve_alert(_alert_or_404(alert_id))
     except alert_service.AlertError as err:
         return _alert_error(err)
-    return jsonify(_alert_json(alert))
+    return jsonify(alert_json(alert))
 
 
 @bp.post("/alerts/<int:alert_id>/send")
@@ -84,4 +93,4 @@ def send_alert(alert_id: int):
         alert = alert_service.send_alert(_alert_or_404(alert_id))
     except alert_service.AlertError as err:
         return _alert_error(err)
-    return jsonify(_alert_json(alert)), 202
+    return jsonify(alert_json(alert)), 202

@@ -31,7 +31,9 @@ STATUS_LABELS = {
     "email": _l("Email"), "sms": _l("SMS"), "link": _l("Link in a message"), "web": _l("Web page"),
     "console": _l("Console"),
     "traveller": _l("The traveller"), "companion": _l("A companion"), "officer": _l("An officer, by phone"),
-    "unverified": _l("Unverified report"),
+    "unverified": _l("Unverified report"), "contact": _l("Their emergency contact"),
+    "safety_check": _l("Safety check"), "information": _l("Information"), "all_clear": _l("All clear"),
+    "follow_up": _l("Follow-up round"), "contact_check": _l("Emergency contacts asked"),
     "viewer": _l("viewer"), "coordinator": _l("coordinator"), "approver": _l("approver"),
     "admin": _l("administrator"), "partner": _l("partner"),
 }

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -92,6 +93,17 @@ class AlertForm(FlaskForm):
     def texts(self) -> dict:
         return {name: getattr(self, name).data for name in
                 ("subject_en", "subject_fr", "body_en", "body_fr", "sms_en", "sms_fr")}
+
+
+class FollowupPlanForm(FlaskForm):
+    """An incident's follow-up plan. Numbers stay text here: `services.followup` checks them
+    (whole numbers, allowed range), so the console and the API refuse the same values."""
+
+    delay_minutes = StringField(_l("Minutes before asking again"), validators=[DataRequired()],
+                                render_kw={"inputmode": "numeric"})
+    max_rounds = StringField(_l("Rounds to travellers"), validators=[DataRequired()],
+                             render_kw={"inputmode": "numeric"})
+    tell_contacts = BooleanField(_l("Then ask their emergency contact (with the traveller's consent)"))
 
 
 class ReplyForm(FlaskForm):

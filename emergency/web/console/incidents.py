@@ -16,9 +16,9 @@ from emergency.core.i18n import current_language
 from emergency.core.i18n_errors import translate
 from emergency.core.models import Incident
 from emergency.services import alerts as alert_service
-from emergency.services import checkin_reports, dashboard, incidents
+from emergency.services import checkin_reports, dashboard, followup, incidents
 from emergency.web.console.blueprint import bp, get_incident_or_404
-from emergency.web.console.forms import AlertForm, IncidentForm, PostForm
+from emergency.web.console.forms import AlertForm, FollowupPlanForm, IncidentForm, PostForm
 from emergency.web.console.incident_map import page_parts
 from geo.errors import GeoError
 
@@ -130,4 +130,15 @@ def incident_view_context(incident: Incident) -> dict:
         "kind_texts": alert_service.all_default_texts(incident),
         "messages_to_read": dashboard.messages_to_read(incident),
         "checkin_reports": checkin_reports.report_rows(incident.id),
+        **followup_context(incident),
     }
+
+
+def followup_context(incident: Incident) -> dict:
+    """The follow-up panel: the plan, its rounds and next round, and the plan's form."""
+    view = followup.overview(incident)
+    plan = view["plan"]
+    form = FollowupPlanForm(formdata=None, data={"delay_minutes": str(plan.delay_minutes),
+                                                 "max_rounds": str(plan.max_rounds),
+                                                 "tell_contacts": plan.tell_contacts})
+    return {"followup": view, "followup_form": form}

@@ -14,8 +14,8 @@ from emergency.core.database import db_session
 from emergency.core.models import Incident
 from emergency.core.security import csrf
 from emergency.services.responses import latest_response, record_response
-from emergency.services.safety_links import LinkExpired, LinkInvalid, read_token
-from registry.models import Traveller
+from emergency.services.safety_links import LinkExpired, LinkInvalid, read_link
+from registry.models import EmergencyContact, Traveller
 
 bp = Blueprint("public", __name__)
 
@@ -35,41 +35,47 @@ def _private_page(response):
 
 
 def _resolve(token: str):
-    """(incident, traveller) for a valid link, or an error page response."""
+    """(incident, traveller, emergency contact or None) for a valid link, or an error page
+    response. A contact's link (from the follow-up that asked them about the traveller)
+    answers about the traveller, in the contact's name."""
+    failed = None, None, None
     try:
-        incident_id, traveller_id = read_token(token)
+        incident_id, traveller_id, contact_id = read_link(token)
     except LinkExpired:
-        return None, None, (render_template("public/link_error.html", reason="expired"), 410)
+        return *failed, (render_template("public/link_error.html", reason="expired"), 410)
     except LinkInvalid:
-        return None, None, (render_template("public/link_error.html", reason="invalid"), 400)
+        return *failed, (render_template("public/link_error.html", reason="invalid"), 400)
     session = db_session()
     incident = session.get(Incident, incident_id)
     traveller = session.get(Traveller, traveller_id)
-    if incident is None or traveller is None:
-        return None, None, (render_template("public/link_error.html", reason="invalid"), 404)
-    return incident, traveller, None
+    contact = session.get(EmergencyContact, contact_id) if contact_id is not None else None
+    if (incident is None or traveller is None
+            or (contact_id is not None and (contact is None or contact.traveller_id != traveller.id))):
+        return *failed, (render_template("public/link_error.html", reason="invalid"), 404)
+    return incident, traveller, contact, None
 
 
-def _page(incident, traveller, token, *, recorded: bool = False, chosen: str | None = None,
+def _page(incident, traveller, token, *, contact=None, recorded: bool = False, chosen: str | None = None,
           via: str | None = None, message: str = "", status_code: int = 200):
-    """The answer page in the traveller's language (the link's ?lang= first). `chosen` is the
+    """The answer page in the reader's language (the link's ?lang= first). `chosen` is the
     answer word pre-selected; without one, the current answer, else "safe"."""
     current = latest_response(incident.id, traveller.id)
     if chosen not in ANSWERS:
         chosen = "help" if current is not None and current.status == "need_help" else "safe"
-    lang = request.args.get("lang") if request.args.get("lang") in ("en", "fr") else traveller.language
+    reader = contact if contact is not None else traveller
+    lang = request.args.get("lang") if request.args.get("lang") in ("en", "fr") else reader.language
     with force_locale(lang):
         return render_template("public/respond.html", incident=incident, traveller=traveller, token=token,
-                               current=current, recorded=recorded, chosen=chosen, via=via,
+                               contact=contact, current=current, recorded=recorded, chosen=chosen, via=via,
                                message=message, page_lang=lang), status_code
 
 
 @bp.get("/r/<token>")
 def respond_page(token: str):
-    incident, traveller, error = _resolve(token)
+    incident, traveller, contact, error = _resolve(token)
     if error:
         return error
-    return _page(incident, traveller, token)
+    return _page(incident, traveller, token, contact=contact)
 
 
 @bp.get("/r/<token>/<answer>")
@@ -78,10 +84,10 @@ def one_click(token: str, answer: str):
     nothing, since whatever opened the link may not be the traveller."""
     if answer not in ANSWERS:
         abort(404)
-    incident, traveller, error = _resolve(token)
+    incident, traveller, contact, error = _resolve(token)
     if error:
         return error
-    return _page(incident, traveller, token, chosen=answer, via=VIA_LINK)
+    return _page(incident, traveller, token, contact=contact, chosen=answer, via=VIA_LINK)
 
 
 @bp.post("/r/<token>")
@@ -92,13 +98,17 @@ def respond_form(token: str):
     No CSRF form token: the signed link in the URL is the credential (only the traveller and
     we hold it), and a form token would turn away a traveller whose browser keeps no cookies,
     in a crisis, for no protection the link does not already give."""
-    incident, traveller, error = _resolve(token)
+    incident, traveller, contact, error = _resolve(token)
     if error:
         return error
     answer = request.form.get("answer")
     via = VIA_LINK if request.form.get("via") == VIA_LINK else None
     if answer not in ANSWERS:
-        return _page(incident, traveller, token, via=via, status_code=400)
-    record_response(incident.id, traveller.id, ANSWERS[answer], via or "web", message=request.form.get("message"),
-                    reported_by="traveller")
-    return _page(incident, traveller, token, recorded=True)
+        return _page(incident, traveller, token, contact=contact, via=via, status_code=400)
+    if contact is not None:
+        record_response(incident.id, traveller.id, ANSWERS[answer], via or "web", message=request.form.get("message"),
+                        reported_by="contact", reporter_name=contact.name)
+    else:
+        record_response(incident.id, traveller.id, ANSWERS[answer], via or "web", message=request.form.get("message"),
+                        reported_by="traveller")
+    return _page(incident, traveller, token, contact=contact, recorded=True)

@@ -146,3 +146,20 @@ def test_sync_mode_runs_a_delayed_job_at_once_without_sleeping(flask_app, monkey
 
     assert SyncRunner(flask_app).enqueue_in(3600, log.append, "now", job_id="later")
     assert log == ["now"]
+
+
+def test_a_periodic_job_runs_as_ordinary_jobs_until_stopped_and_wait_does_not_wait_for_it(flask_app):
+    ran = threading.Event()
+    runs: list[int] = []
+
+    def periodic():
+        runs.append(1)
+        if len(runs) >= 2:
+            ran.set()
+
+    runner = ThreadRunner(flask_app, workers=1)
+    runner.every(0.05, periodic, "sweep")
+    assert ran.wait(timeout=10)
+    runner.wait(timeout=10)  # returns: the period between runs is not a scheduled job
+    runner.stop()
+    assert runner.stopped.is_set() and len(runs) >= 2
