@@ -9,6 +9,7 @@ views, jobs and the CLI call), `jobs` (background work), `web` (blueprints) and 
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from flask import Flask
@@ -57,13 +58,24 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     api_errors.register_app_error_handlers(app)
     cli.init_app(app)
     if app.config["JOBS_MODE"] == "thread" and not app.testing:
-        # the embedded runner's `emergency cron`: a lost follow-up tick is swept up within a minute
-        from emergency.jobs import followup
-
-        app.extensions["jobs"].every(60, followup.sweep_due, "followup-sweep", queue="alerts")
+        _start_embedded_cron(app)
 
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
 
     return app
+
+
+def _start_embedded_cron(app: Flask) -> None:
+    """The embedded runner's `emergency cron`: a lost follow-up tick is swept up within a
+    minute. Started by the first request, so only a process that serves pages runs it (not
+    every CLI command or script that builds an application)."""
+    started = threading.Lock()
+
+    @app.before_request
+    def start_cron_once():
+        if started.acquire(blocking=False):
+            from emergency.jobs import followup
+
+            app.extensions["jobs"].every(60, followup.sweep_due, "followup-sweep", queue="alerts")

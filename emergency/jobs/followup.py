@@ -23,7 +23,7 @@ from emergency.core.database import db_session
 from emergency.core.models import Alert, Incident, User
 from emergency.jobs.runner import enqueue, enqueue_in, job
 from emergency.services import followup_rounds as rounds
-from emergency.services.approvals import approval_requested
+from emergency.services.approvals import request_approval
 from emergency.services.followup_rounds import FollowupError
 
 DUE_MARGIN = 1.0  # seconds after the due time a scheduled tick runs, so it does not find it a hair early
@@ -109,8 +109,7 @@ def advance(incident_id: int, *, force: bool = False, user: User | None = None) 
     audit.record("followup.round_created", "alert", alert.id, incident_id=incident_id, kind=alert.kind,
                  round=alert.round, size=size, forced=force)
     if rounds.approval_needed(size):
-        approval_requested(alert, size)
-        session.commit()
+        request_approval(alert, size)  # commits
         return alert
     return send_round(alert, user)
 

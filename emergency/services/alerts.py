@@ -18,9 +18,9 @@ from common.i18n import N_
 from emergency.core import audit
 from emergency.core.auth import acting_user
 from emergency.core.database import db_session
-from emergency.core.models import Alert, AuditEntry, Incident
+from emergency.core.models import Alert, Incident
 from emergency.jobs.runner import enqueue
-from emergency.jobs.staff_notifications import queue_notify
+from emergency.services.approvals import request_approval
 from emergency.services.errors import ServiceError
 from notify.segments import gsm_safe
 from notify.segments import sms_info as _sms_info
@@ -146,21 +146,6 @@ def needs_approval(alert: Alert, count: int | None = None) -> bool:
     if alert.status != "draft":
         return False
     return (_count(alert) if count is None else count) > current_app.config["APPROVAL_THRESHOLD"]
-
-
-def request_approval(alert: Alert, recipients: int | None = None) -> AuditEntry:
-    """Ask for a second person's approval of `alert`, which reaches `recipients` people (by
-    default everyone the incident affects now): audited, committed, then the on-call
-    approvers other than its author are told (the on-call coordinators when no approver is
-    on call). Each call is a new request, told again: a follow-up round asks anew."""
-    count = _count(alert) if recipients is None else int(recipients)
-    entry = audit.record("alert.approval_requested", "alert", alert.id, incident_id=alert.incident_id,
-                         recipients=count, kind=alert.kind, round=alert.round)
-    session = db_session()
-    session.flush()
-    session.commit()
-    queue_notify("approval_requested", alert.id, entry.id)
-    return entry
 
 
 def approve_alert(alert: Alert) -> Alert:

@@ -229,8 +229,9 @@ def test_a_round_over_the_approval_threshold_waits_for_approval(app, db, scene):
     (waiting,) = rounds(db, check)
     assert (waiting.id, waiting.status) == (round_id, "draft")
     assert sent_to(db, round_id) == {}
-    assert db.scalar(select(AuditEntry.action).where(AuditEntry.object_id == str(round_id),
-                                                     AuditEntry.action == "followup.round_needs_approval"))
+    request = db.scalar(select(AuditEntry).where(AuditEntry.object_id == str(round_id),
+                                                 AuditEntry.action == "alert.approval_requested"))
+    assert (request.details["kind"], request.details["round"], request.details["recipients"]) == ("follow_up", 1, 3)
     age(db, 121)
     assert tick(incident) is None  # no second round while the first waits
     from emergency.services.alerts import needs_approval
