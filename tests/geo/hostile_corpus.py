@@ -7,14 +7,15 @@ second, mostly by repeating precomputed compressed blocks (a deflate block that 
 a full flush starts the next one from a clean state, so one compressed block repeated N
 times is a valid stream of its input repeated N times).
 
-`hostile()` returns `HostileFile`s, each with the limit it must hit (`code`, the `GeoError`
-code); every one of them fits the default upload limit (MAX_UPLOAD_BYTES, 5 MB), so it reaches
-the zone readers through the console and the API. `benign()` returns one small, valid file of
-each format, the benchmark's baseline and the tests' proof that the limits leave good files
-alone.
+`CASES` names each file and the limit it must hit (`code`, the `GeoError` code);
+`hostile_file(name)` makes one, `hostile()` all of them. Every one fits the default upload
+limit (MAX_UPLOAD_BYTES, 5 MB), so it reaches the zone readers through the console and the
+API. `benign()` returns one small, valid file of each format: the benchmark's baseline, and
+the tests' proof that the limits leave good files alone.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import sqlite3
@@ -22,6 +23,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,7 +263,7 @@ def geopackage(build) -> bytes:
         return path.read_bytes()
 
 
-def _register_layer(con, name: str) -> None:
+def register_layer(con, name: str) -> None:
     con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?, 'features', ?, 4326)",
                 (name, name))
     con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POLYGON', 4326, 0, 0)", (name,))
@@ -274,7 +276,7 @@ def recursive_view_gpkg() -> bytes:
     def build(con):
         con.execute(f"""CREATE VIEW zone AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
                         WHERE i < 100000000) SELECT i AS fid, X'{blob}' AS geom FROM n""")
-        _register_layer(con, "zone")
+        register_layer(con, "zone")
 
     return geopackage(build)
 
@@ -296,7 +298,7 @@ def generated_column_gpkg() -> bytes:
         con.execute("CREATE TABLE zone (fid INTEGER PRIMARY KEY, geom BLOB, "
                     "pad BLOB GENERATED ALWAYS AS (zeroblob(500000000)) VIRTUAL)")
         con.execute(f"INSERT INTO zone (geom) VALUES (X'{blob}')")
-        _register_layer(con, "zone")
+        register_layer(con, "zone")
 
     return geopackage(build)
 
@@ -314,7 +316,7 @@ def many_features_gpkg(count: int = 30_000, vertices: int = 4) -> bytes:
         con.execute("CREATE TABLE zone (fid INTEGER PRIMARY KEY, geom BLOB)")
         rows = [(gpkg_blob(ring(x)),) for x in (np.arange(count) * 0.002).tolist()]
         con.executemany("INSERT INTO zone (geom) VALUES (?)", rows)
-        _register_layer(con, "zone")
+        register_layer(con, "zone")
 
     return geopackage(build)
 
@@ -323,7 +325,7 @@ def paris_gpkg() -> bytes:
     def build(con):
         con.execute("CREATE TABLE zone (fid INTEGER PRIMARY KEY, geom BLOB, name TEXT)")
         con.execute("INSERT INTO zone (geom, name) VALUES (?, 'paris')", (gpkg_blob(PARIS_RING),))
-        _register_layer(con, "zone")
+        register_layer(con, "zone")
 
     return geopackage(build)
 
@@ -361,48 +363,65 @@ def many_polygons_geojson(count: int = 20_000) -> bytes:
 # --------------------------------------------------------------------------- the corpus
 
 
+@dataclass(frozen=True)
+class Case:
+    filename: str
+    build: Callable[[], bytes]
+    code: str
+    what: str
+
+
+# name -> how to make it and the limit it must hit
+CASES: dict[str, Case] = {
+    "gpkg-recursive-view": Case("zone.gpkg", recursive_view_gpkg, "gpkg_view",
+                                "GeoPackage whose layer is a recursive SQL view (1e8 rows)"),
+    "gpkg-attributes-only": Case("zone.gpkg", attributes_only_gpkg, "gpkg_no_features",
+                                 "GeoPackage with only a table without geometry"),
+    "gpkg-generated-column": Case("zone.gpkg", generated_column_gpkg, "gpkg_computed",
+                                  "GeoPackage layer with a generated 500 MB column"),
+    "gpkg-30k-features": Case("zone.gpkg", many_features_gpkg, "too_many_features",
+                              "GeoPackage layer of 30,000 triangles"),
+    "gpkg-160k-vertices": Case("zone.gpkg", lambda: many_features_gpkg(8000, 20), "too_many_vertices",
+                               "GeoPackage layer of 8,000 polygons of 20 vertices"),
+    "kmz-bomb": Case("zone.kmz", zip_bomb_kmz, "unzipped_too_large",
+                     "KMZ of 4.2 GB of deflated KML declared as 1 KB"),
+    "kmz-95mb-kml": Case("zone.kmz", lambda: many_placemarks_kmz(95), "unzipped_too_large",
+                         "KMZ holding 95 MB of KML (530,000 placemarks)"),
+    "kmz-30mb-kml": Case("zone.kmz", lambda: many_placemarks_kmz(30), "too_many_areas",
+                         "KMZ holding 30 MB of KML (170,000 placemarks, each an area)"),
+    "kml-40k-pins": Case("zone.kml", pins_kml, "too_many_features", "KML of 40,000 placemarks, each a point"),
+    "kml-deep": Case("zone.kml", deeply_nested_kml, "too_deep", "KML nested 200,000 folders deep"),
+    "kml-entities": Case("zone.kml", entity_expansion_kml, "kml_doctype", "KML with a billion-laughs entity expansion"),
+    "shapefile-650k": Case("zone.zip", lambda: shapefile_zip(shapefile_parts(650_000)), "unzipped_too_large",
+                           "zipped Shapefile of 650,000 polygons (85 MB unzipped)"),
+    "shapefile-200k": Case("zone.zip", lambda: shapefile_zip(shapefile_parts(200_000)), "too_many_features",
+                           "zipped Shapefile of 200,000 polygons (26 MB unzipped)"),
+    "zip-encrypted": Case("zone.kmz", encrypted_kmz, "encrypted_zip", "KMZ with an encrypted member"),
+    "zip-method-99": Case("zone.kmz", unknown_method_kmz, "unsupported_compression",
+                          "KMZ compressed with method 99 (AES)"),
+    "zip-bzip2": Case("zone.kmz", bzip2_kmz, "unsupported_compression", "KMZ compressed with bzip2"),
+    "zip-corrupt-data": Case("zone.kmz", corrupt_kmz, "corrupt_zip", "KMZ with damaged deflate data"),
+    "zip-bad-crc": Case("zone.kmz", bad_crc_kmz, "corrupt_zip", "KMZ whose CRC does not match"),
+    "zip-30k-members": Case("zone.zip", many_members_zip, "too_many_files", "zip of 30,000 members"),
+    "geojson-650k-positions": Case("zone.geojson", huge_ring_geojson, "too_many_vertices",
+                                   "GeoJSON ring of 650,000 positions"),
+    "geojson-1m-features": Case("zone.geojson", million_features_geojson, "too_many_features",
+                                "GeoJSON FeatureCollection of 1,000,000 features"),
+    "geojson-20k-areas": Case("zone.geojson", many_polygons_geojson, "too_many_areas",
+                              "GeoJSON MultiPolygon of 20,000 separate triangles"),
+}
+
+
+@functools.lru_cache(maxsize=4)
+def hostile_file(name: str) -> HostileFile:
+    """One corpus file, made once per process (the last few are kept)."""
+    case = CASES[name]
+    return HostileFile(name, case.filename, case.build(), case.code, case.what)
+
+
 def hostile() -> list[HostileFile]:
     """Every hostile file, in a stable order."""
-    return [
-        HostileFile("gpkg-recursive-view", "zone.gpkg", recursive_view_gpkg(), "gpkg_view",
-                    "GeoPackage whose layer is a recursive SQL view (1e8 rows)"),
-        HostileFile("gpkg-attributes-only", "zone.gpkg", attributes_only_gpkg(), "gpkg_no_features",
-                    "GeoPackage with only a table without geometry"),
-        HostileFile("gpkg-generated-column", "zone.gpkg", generated_column_gpkg(), "gpkg_computed",
-                    "GeoPackage layer with a generated 500 MB column"),
-        HostileFile("gpkg-30k-features", "zone.gpkg", many_features_gpkg(), "too_many_features",
-                    "GeoPackage layer of 30,000 triangles"),
-        HostileFile("gpkg-160k-vertices", "zone.gpkg", many_features_gpkg(8000, 20), "too_many_vertices",
-                    "GeoPackage layer of 8,000 features of 20 vertices"),
-        HostileFile("kmz-bomb", "zone.kmz", zip_bomb_kmz(), "unzipped_too_large",
-                    "KMZ of 4.2 GB of deflated zeros declared as 1 KB"),
-        HostileFile("kmz-95mb-kml", "zone.kmz", many_placemarks_kmz(95), "unzipped_too_large",
-                    "KMZ holding 95 MB of KML (530,000 placemarks), declared"),
-        HostileFile("kmz-30mb-kml", "zone.kmz", many_placemarks_kmz(30), "too_many_areas",
-                    "KMZ holding 30 MB of KML (170,000 placemarks, each an area)"),
-        HostileFile("kml-40k-pins", "zone.kml", pins_kml(), "too_many_features",
-                    "KML of 40,000 placemarks, each a point"),
-        HostileFile("shapefile-650k", "zone.zip", shapefile_zip(shapefile_parts(650_000)), "unzipped_too_large",
-                    "zipped Shapefile of 650,000 polygons (85 MB unzipped)"),
-        HostileFile("shapefile-200k", "zone.zip", shapefile_zip(shapefile_parts(200_000)), "too_many_features",
-                    "zipped Shapefile of 200,000 polygons (26 MB unzipped)"),
-        HostileFile("zip-encrypted", "zone.kmz", encrypted_kmz(), "encrypted_zip", "KMZ with an encrypted member"),
-        HostileFile("zip-method-99", "zone.kmz", unknown_method_kmz(), "unsupported_compression",
-                    "KMZ compressed with method 99 (AES)"),
-        HostileFile("zip-bzip2", "zone.kmz", bzip2_kmz(), "unsupported_compression", "KMZ compressed with bzip2"),
-        HostileFile("zip-corrupt-data", "zone.kmz", corrupt_kmz(), "corrupt_zip", "KMZ with damaged deflate data"),
-        HostileFile("zip-bad-crc", "zone.kmz", bad_crc_kmz(), "corrupt_zip", "KMZ whose CRC does not match"),
-        HostileFile("zip-30k-members", "zone.zip", many_members_zip(), "too_many_files", "zip of 30,000 members"),
-        HostileFile("kml-deep", "zone.kml", deeply_nested_kml(), "too_deep", "KML nested 200,000 folders deep"),
-        HostileFile("kml-entities", "zone.kml", entity_expansion_kml(), "kml_doctype",
-                    "KML with a billion-laughs entity expansion"),
-        HostileFile("geojson-650k-positions", "zone.geojson", huge_ring_geojson(), "too_many_vertices",
-                    "GeoJSON ring of 650,000 positions"),
-        HostileFile("geojson-1m-features", "zone.geojson", million_features_geojson(), "too_many_features",
-                    "GeoJSON FeatureCollection of 1,000,000 features"),
-        HostileFile("geojson-20k-areas", "zone.geojson", many_polygons_geojson(), "too_many_areas",
-                    "GeoJSON MultiPolygon of 20,000 separate triangles"),
-    ]
+    return [hostile_file(name) for name in CASES]
 
 
 def benign() -> dict[str, tuple[str, bytes]]:
