@@ -283,9 +283,9 @@ def parse_geojson_upload(data: bytes, budget: Budget | None = None) -> Zone:
     budget = budget or Budget()
     limits = budget.limits
     raw = bytes(data)
-    # every position is a `[`; every feature at least a `{` (the feature) and usually two
-    # more (its geometry, its properties): the slack allows rings and strings that hold them
-    if raw.count(b"{") > 4 * limits.max_features + 1000:
+    # every position is a `[`, every feature at least one `{` (usually three: the feature,
+    # its geometry, its properties): the slack allows rings, nested properties and strings
+    if raw.count(b"{") > 10 * limits.max_features + 1000:
         raise_too_many_features(limits.max_features)
     if raw.count(b"[") > 2 * limits.max_vertices + 1000 or raw.count(b",") > 8 * limits.max_vertices:
         budget.charge_vertices(limits.max_vertices + 1)
@@ -350,8 +350,8 @@ class _KmlReader:
         self.others: list[str] = []
         self.polygon: dict | None = None  # the <Polygon> being read: its outer and inner rings
         self.boundary: str | None = None  # "outerBoundaryIs" or "innerBoundaryIs"
-        self.coords: list[str] | None = None  # text of the <coordinates> being read
-        self.coord_chars = 0
+        self.ring: list | None = None  # positions of the <coordinates> being read
+        self.pending = ""  # its text not yet parsed (a position may be cut between two events)
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         try:
@@ -381,25 +381,34 @@ class _KmlReader:
         elif name in ("outerBoundaryIs", "innerBoundaryIs") and self.polygon is not None:
             self.boundary = name
         elif name == "coordinates" and self.polygon is not None and self.boundary is not None:
-            self.coords, self.coord_chars = [], 0
+            self.ring, self.pending = [], ""
         elif name in ("Point", "LineString", "Track", "gx:Track"):
             self.others.append(name)
 
     def _text(self, text: str) -> None:
-        if self.coords is not None:
-            self.coord_chars += len(text)
-            # a position takes at least 4 characters ("0,0 "): past that, there are too many
-            if self.coord_chars > 4 * (self.budget.limits.max_vertices - self.budget.vertices) + 4096:
-                self.budget.charge_vertices(self.budget.limits.max_vertices + 1)
-            self.coords.append(text)
+        """Coordinates are parsed (and their vertices charged) as their text arrives, up to
+        the last whole position, so a ring of millions stops at the limit, not at its end."""
+        if self.ring is None:
+            return
+        self.pending += text
+        if len(self.pending) > _TEXT_CHUNK // 16:
+            last_space = max(self.pending.rfind(c) for c in " \t\r\n")
+            if last_space < 0:
+                raise _bad_kml(f"bad coordinate {self.pending[:40]!r}")
+            self._take(self.pending[:last_space])
+            self.pending = self.pending[last_space:]
+
+    def _take(self, text: str) -> None:
+        positions = _kml_coords(text)
+        self.budget.charge_vertices(len(positions))
+        self.ring.extend(positions)
 
     def _end(self, tag: str) -> None:
         name = self.stack.pop() if self.stack else _local(tag)
-        if name == "coordinates" and self.coords is not None:
-            ring = _kml_coords("".join(self.coords))
-            self.coords = None
-            self.budget.charge_vertices(len(ring))
-            self.polygon["outer" if self.boundary == "outerBoundaryIs" else "inner"].append(ring)
+        if name == "coordinates" and self.ring is not None:
+            self._take(self.pending)
+            self.polygon["outer" if self.boundary == "outerBoundaryIs" else "inner"].append(self.ring)
+            self.ring, self.pending = None, ""
         elif name in ("outerBoundaryIs", "innerBoundaryIs"):
             self.boundary = None
         elif name == "Polygon" and self.polygon is not None:
@@ -541,8 +550,9 @@ def _geopackage_layer(path: Path, budget: Budget) -> str:
                 N_("The GeoPackage holds a view (%(name)s), a query computed when read; only tables are "
                    "read: export the zone's layer as a plain table."),
                 name=str(views[0])[:100])
-        tables = {name: (sql or "") for kind, name, sql in schema if kind == "table"}
-        for name, sql in tables.items():
+        # SQLite's names ignore case: tables by lower-case name -> (name, sql)
+        tables = {str(name).lower(): (str(name), sql or "") for kind, name, sql in schema if kind == "table"}
+        for name, sql in tables.values():
             if re.match(r"(?is)\s*create\s+virtual\s+table", sql) and not re.search(r"(?is)\busing\s+rtree", sql):
                 raise _computed(name)
         if "gpkg_contents" not in tables:
@@ -563,7 +573,7 @@ def _geopackage_layer(path: Path, budget: Budget) -> str:
                 N_("The GeoPackage has several layers (%(layers)s); keep only the zone's layer."),
                 layers=", ".join(features[:10]))
         layer = features[0]
-        if layer not in tables:
+        if layer.lower() not in tables:
             raise bad(f"the layer {layer[:80]} is not a table")
         quoted = '"' + layer.replace('"', '""') + '"'
         columns = connection.execute(f"PRAGMA table_xinfo({quoted})").fetchall()

@@ -135,8 +135,17 @@ def pins_kml(count: int = 40_000) -> bytes:
     return KML_HEAD + pin * count + KML_TAIL
 
 
-def paris_kml(extra: bytes = b"") -> bytes:
-    coords = " ".join(f"{lon},{lat}" for lon, lat in PARIS_RING).encode()
+def paris_ring(vertices: int = 5) -> list[list[float]]:
+    """A closed ring around Paris: the box of PARIS_RING, or an ellipse of `vertices` points."""
+    if vertices <= 5:
+        return PARIS_RING
+    t = np.linspace(0, 2 * np.pi, vertices)[:-1]
+    points = np.stack([2.35 + 0.3 * np.cos(t), 48.85 + 0.2 * np.sin(t)], axis=1).round(6).tolist()
+    return [*points, points[0]]
+
+
+def paris_kml(extra: bytes = b"", vertices: int = 5) -> bytes:
+    coords = " ".join(f"{lon},{lat}" for lon, lat in paris_ring(vertices)).encode()
     return (KML_HEAD + b"<Placemark><Polygon><outerBoundaryIs><LinearRing><coordinates>" + coords
             + b"</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>" + extra + KML_TAIL)
 
@@ -321,13 +330,23 @@ def many_features_gpkg(count: int = 30_000, vertices: int = 4) -> bytes:
     return geopackage(build)
 
 
-def paris_gpkg() -> bytes:
+def paris_gpkg(vertices: int = 5) -> bytes:
     def build(con):
         con.execute("CREATE TABLE zone (fid INTEGER PRIMARY KEY, geom BLOB, name TEXT)")
-        con.execute("INSERT INTO zone (geom, name) VALUES (?, 'paris')", (gpkg_blob(PARIS_RING),))
+        con.execute("INSERT INTO zone (geom, name) VALUES (?, 'paris')", (gpkg_blob(paris_ring(vertices)),))
         register_layer(con, "zone")
 
     return geopackage(build)
+
+
+def paris_shapefile_zip(vertices: int = 5) -> bytes:
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    with tempfile.TemporaryDirectory() as tmp:
+        frame = gpd.GeoDataFrame({"name": ["paris"]}, geometry=[Polygon(paris_ring(vertices))], crs=4326)
+        frame.to_file(Path(tmp, "zone.shp"))
+        return shapefile_zip({p.name: p.read_bytes() for p in Path(tmp).iterdir()}, level=6)
 
 
 # --------------------------------------------------------------------------- KML, GeoJSON
@@ -424,14 +443,14 @@ def hostile() -> list[HostileFile]:
     return [hostile_file(name) for name in CASES]
 
 
-def benign() -> dict[str, tuple[str, bytes]]:
-    """One small valid zone per format (around Paris; the Shapefile's is 50 triangles):
-    format -> (filename, data)."""
-    kml = paris_kml()
+def benign(vertices: int = 5) -> dict[str, tuple[str, bytes]]:
+    """One valid zone per format, a ring of `vertices` points around Paris (a box by
+    default; the benchmark's baseline takes a large one): format -> (filename, data)."""
+    kml = paris_kml(vertices=vertices)
     return {
-        "geopackage": ("zone.gpkg", paris_gpkg()),
+        "geopackage": ("zone.gpkg", paris_gpkg(vertices)),
         "kmz": ("zone.kmz", raw_zip([kml_member(kml)])),
         "kml": ("zone.kml", kml),
-        "shapefile": ("zone.zip", shapefile_zip(shapefile_parts(50))),
-        "geojson": ("zone.geojson", json.dumps({"type": "Polygon", "coordinates": [PARIS_RING]}).encode()),
+        "shapefile": ("zone.zip", paris_shapefile_zip(vertices)),
+        "geojson": ("zone.geojson", json.dumps({"type": "Polygon", "coordinates": [paris_ring(vertices)]}).encode()),
     }

@@ -220,6 +220,17 @@ def test_a_kml_ring_longer_than_the_vertex_limit_stops_while_its_text_is_read():
     assert code_of("zone.kml", kml) == "too_many_vertices"
 
 
+def test_a_long_ring_written_verbosely_is_read_whole():
+    ring = corpus.paris_ring(30_000)
+    coords = "\n".join(f"            {lon:.12f},{lat:.12f},0.000000" for lon, lat in ring).encode()
+    kml = corpus.KML_HEAD + (b"<Placemark><Polygon><outerBoundaryIs><LinearRing><coordinates>" + coords
+                             + b"</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>") + corpus.KML_TAIL
+    assert len(kml) > 1_500_000
+    zone = parse_upload("zone.kml", kml)
+    assert zone.source()["vertices"] >= 29_000
+    assert zone.contains([2.35, 2.35 + 0.29, 2.35 + 0.31], [48.85, 48.85, 48.85]).tolist() == [True, True, False]
+
+
 def test_geojson_feature_count_is_checked_before_the_zone_is_built():
     feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [corpus.PARIS_RING]}}
     data = json.dumps({"type": "FeatureCollection", "features": [feature] * 30}).encode()
