@@ -15,7 +15,7 @@ Baseline, in the same run and the same way: for each format, a valid zone a coor
 could really upload (one ring of 20,000 vertices around Paris; `--baseline-vertices`) read
 the limit-free way the readers used before the limits: pyogrio's whole-layer
 `read_dataframe` for GeoPackage and Shapefile, ElementTree for KML and KMZ, `json.loads` for
-GeoJSON. The ratio is the hostile file's seconds over that baseline's: how many good files'
+GeoJSON, shapely's `from_wkt` for WKT. The ratio is the hostile file's seconds over that baseline's: how many good files'
 worth of time a hostile one costs. The same good files also go through the bounded readers
 (the whole of `parse_upload`, zone building included), to show the limits cost a good file
 little. The unbounded path is only ever run on the benign files, never on the bombs. The
@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import geopandas  # noqa: E402,F401 - imported before forking, so no child pays for it
 import pyogrio  # noqa: E402
+import shapely  # noqa: E402
 
 from bench import provenance  # noqa: E402
 from geo.errors import GeoError  # noqa: E402
@@ -63,6 +64,8 @@ def unbounded_read(fmt: str, filename: str, data: bytes) -> None:
     """The limit-free reading of a (benign) file: the whole thing, then nothing checked."""
     if fmt == "geojson":
         json.loads(data)
+    elif fmt == "wkt":
+        shapely.from_wkt(data.decode())
     elif fmt == "kml":
         ElementTree.fromstring(data)
     elif fmt == "kmz":
@@ -106,7 +109,10 @@ def measure(how: str, fmt: str, filename: str, data: bytes, repeats: int) -> tup
         process = context.Process(target=_child, args=(how, fmt, filename, data, child))
         process.start()
         child.close()
-        runs.append(parent.recv())
+        try:
+            runs.append(parent.recv())
+        except EOFError:  # the child died (a crash in C code)
+            runs.append((f"DIED (exit code {process.exitcode})", 0.0, 0.0))
         process.join()
     return runs[0][0], min(r[1] for r in runs), max(r[2] for r in runs)
 

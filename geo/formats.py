@@ -35,10 +35,11 @@ from common.i18n import N_
 from geo.archives import member_chunks, open_zip, read_member
 from geo.errors import GeoError
 from geo.geometry import split_antimeridian
-from geo.limits import Budget, UploadLimits, raise_too_many_features
+from geo.limits import MESSAGE_TOO_MANY_VERTICES, Budget, UploadLimits, raise_too_many_features
 from geo.zones import (
     MAX_BYTES,
     MAX_POLYGONS,
+    MAX_VERTICES,
     NOTE_IGNORED,
     NOTE_REPROJECTED,
     Zone,
@@ -157,6 +158,7 @@ def parse_wkt(text: str) -> Zone:
     if match:
         srid = int(match.group(1))
         text = text[match.end():]
+    _check_wkt_shape(text)
     try:
         geom = shapely.from_wkt(text.strip())
     except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
@@ -175,6 +177,22 @@ def parse_wkt(text: str) -> Zone:
                    "EPSG code."), crs=f"EPSG:{srid}")
     return _zone_from_geometries([geom], transformer, origin, notes,
                                  crs_name=f"EPSG:{srid}" if transformer else None)
+
+
+MAX_WKT_DEPTH = 8  # GEOMETRYCOLLECTION(MULTIPOLYGON(((...)))) is 4
+
+
+def _check_wkt_shape(text: str) -> None:
+    """Counted before GEOS reads the text: its nesting (GEOS's WKT reader recurses once a
+    level, and a text nested a hundred thousand deep overflows the stack and kills the
+    process) and its positions (one comma between two; a zone holds at most MAX_VERTICES)."""
+    raw = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    depth = np.cumsum((raw == ord("(")).astype(np.int32) - (raw == ord(")")).astype(np.int32))
+    if depth.size and int(depth.max()) > MAX_WKT_DEPTH:
+        raise GeoError("too_deep", N_("The file is nested too deeply (more than %(limit)d levels)."),
+                       limit=MAX_WKT_DEPTH)
+    if int(np.count_nonzero(raw == ord(","))) > MAX_VERTICES:
+        raise GeoError("too_many_vertices", MESSAGE_TOO_MANY_VERTICES, limit=MAX_VERTICES)
 
 
 # --------------------------------------------------------------------------- CAP

@@ -52,7 +52,7 @@ class HostileFile:
         return FORMAT_OF[self.filename.rsplit(".", 1)[-1]]
 
 
-FORMAT_OF = {"gpkg": "geopackage", "kmz": "kmz", "kml": "kml", "zip": "shapefile", "geojson": "geojson"}
+FORMAT_OF = {"gpkg": "geopackage", "kmz": "kmz", "kml": "kml", "zip": "shapefile", "geojson": "geojson", "wkt": "wkt"}
 
 
 # --------------------------------------------------------------------------- zips
@@ -364,6 +364,15 @@ def entity_expansion_kml() -> bytes:
             f"<name>&a9;</name></Document></kml>").encode()
 
 
+def deeply_nested_wkt(depth: int = 100_000) -> bytes:
+    """Enough nesting to overflow GEOS's recursive WKT reader (the process dies)."""
+    return b"GEOMETRYCOLLECTION(" * depth + b"POINT(0 0)" + b")" * depth
+
+
+def huge_wkt(positions: int = 400_000) -> bytes:
+    return b"POLYGON((2 48," + b"3 49," * (positions - 2) + b"2 48))"
+
+
 def huge_ring_geojson(positions: int = 650_000) -> bytes:
     ring = b"[2,48]," + b"[3,49]," * (positions - 2) + b"[2,48]"
     return b'{"type":"Polygon","coordinates":[[' + ring + b"]]}"
@@ -422,6 +431,9 @@ CASES: dict[str, Case] = {
     "zip-corrupt-data": Case("zone.kmz", corrupt_kmz, "corrupt_zip", "KMZ with damaged deflate data"),
     "zip-bad-crc": Case("zone.kmz", bad_crc_kmz, "corrupt_zip", "KMZ whose CRC does not match"),
     "zip-30k-members": Case("zone.zip", many_members_zip, "too_many_files", "zip of 30,000 members"),
+    "wkt-deep": Case("zone.wkt", deeply_nested_wkt, "too_deep",
+                     "WKT of geometry collections nested 100,000 deep (crashes GEOS)"),
+    "wkt-400k-positions": Case("zone.wkt", huge_wkt, "too_many_vertices", "WKT polygon of 400,000 positions"),
     "geojson-650k-positions": Case("zone.geojson", huge_ring_geojson, "too_many_vertices",
                                    "GeoJSON ring of 650,000 positions"),
     "geojson-1m-features": Case("zone.geojson", million_features_geojson, "too_many_features",
@@ -453,4 +465,5 @@ def benign(vertices: int = 5) -> dict[str, tuple[str, bytes]]:
         "kml": ("zone.kml", kml),
         "shapefile": ("zone.zip", paris_shapefile_zip(vertices)),
         "geojson": ("zone.geojson", json.dumps({"type": "Polygon", "coordinates": [paris_ring(vertices)]}).encode()),
+        "wkt": ("zone.wkt", ("POLYGON((" + ", ".join(f"{x} {y}" for x, y in paris_ring(vertices)) + "))").encode()),
     }

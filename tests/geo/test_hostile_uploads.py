@@ -56,7 +56,11 @@ def read_in_child(filename: str, data: bytes) -> tuple[str, str, float]:
     process = context.Process(target=_read_in_child, args=(filename, data, child))
     process.start()
     child.close()
-    result = parent.recv()
+    try:
+        result = parent.recv()
+    except EOFError:  # the child died before answering: a crash in C code
+        process.join()
+        return ("died", f"the reading process died (exit code {process.exitcode})", 0.0)
     process.join()
     return result
 

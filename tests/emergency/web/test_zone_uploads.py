@@ -86,3 +86,11 @@ def test_an_api_upload_without_a_file_is_refused_with_the_field_named(client, ap
                            data={"title": "Upload", "starts_at": NOW})
     assert response.status_code == 422
     assert "zone_file" in response.get_json()["fields"]
+
+
+def test_a_typed_wkt_nested_deep_enough_to_crash_geos_is_refused_over_the_api(client, app):
+    text = corpus.deeply_nested_wkt().decode()
+    response = client.post("/api/v1/incidents", headers=api_headers(app),
+                           json={"title": "Deep", "zone": {"kind": "wkt", "text": text}})
+    assert response.status_code == 422
+    assert "nested too deeply" in response.get_json()["message"]
