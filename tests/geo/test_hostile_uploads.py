@@ -150,10 +150,10 @@ def test_a_layer_is_read_in_chunks_to_its_last_feature(tmp_path):
     assert parse_upload("zone.gpkg", path.read_bytes()).contains([last.x], [last.y]).tolist() == [True]
 
 
-def test_feature_and_vertex_limits_stop_a_layer_in_the_middle_of_its_reading(tmp_path):
+def test_a_layer_stops_at_the_vertex_limit_in_the_middle_of_its_reading(tmp_path):
     data = write_shapefile_zip(tmp_path, squares(1200))
-    assert code_of("zone.zip", data, max_features=1000) == "too_many_features"
-    assert code_of("zone.zip", data, max_vertices=5 * 700) == "too_many_vertices"
+    assert code_of("zone.zip", data, max_vertices=5 * 700) == "too_many_vertices"  # in the second chunk
+    assert code_of("zone.zip", data, max_features=1000) == "too_many_features"  # counted from the index
     assert parse_upload("zone.zip", data, UploadLimits(max_features=1200, max_vertices=6000)).geometry.area > 0
 
 
