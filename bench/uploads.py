@@ -142,7 +142,7 @@ def bench(names: list[str], repeats: int, vertices: int) -> str:
         outcome, new_s, new_mb = measure("bounded", fmt, filename, data, repeats)
         baseline[fmt], good[fmt] = old_s, new_s
         lines.append(f"| {fmt} | {len(data):,} B | {old_s:.4f} | {old_mb:.1f} | {outcome} | {new_s:.4f} | {new_mb:.1f} |")
-    print("\n".join(lines), flush=True)
+    print("\n".join(lines) + "\n", flush=True)
     table = ["| hostile file | size | refused with | s | peak MB above start | s / limit-free read of the good file "
              "| s / bounded upload of the good file | target |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
