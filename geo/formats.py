@@ -347,8 +347,9 @@ class _KmlReader:
     """KML read as a stream of expat events, keeping only the polygons' coordinates.
 
     Nothing else of the document is kept, so memory follows the zone, not the file; the
-    budget is charged per placemark and per ring as they end, and a DOCTYPE (KML never
-    needs one; entity expansion hides behind it) is refused outright.
+    budget is charged for each placemark as it starts and for positions as their text
+    arrives, and a DOCTYPE (KML never needs one; entity expansion hides behind it) is
+    refused outright.
     """
 
     def __init__(self, budget: Budget) -> None:
@@ -365,7 +366,7 @@ class _KmlReader:
         self.root: str | None = None
         self.placemarks = 0
         self.polygons: list[list] = []
-        self.others: list[str] = []
+        self.other: str | None = None  # the first point or line met (ignored beside areas)
         self.polygon: dict | None = None  # the <Polygon> being read: its outer and inner rings
         self.boundary: str | None = None  # "outerBoundaryIs" or "innerBoundaryIs"
         self.ring: list | None = None  # positions of the <coordinates> being read
@@ -400,8 +401,8 @@ class _KmlReader:
             self.boundary = name
         elif name == "coordinates" and self.polygon is not None and self.boundary is not None:
             self.ring, self.pending = [], ""
-        elif name in ("Point", "LineString", "Track", "gx:Track"):
-            self.others.append(name)
+        elif name in ("Point", "LineString", "Track", "gx:Track") and self.other is None:
+            self.other = name
 
     def _text(self, text: str) -> None:
         """Coordinates are parsed (and their vertices charged) as their text arrives, up to
@@ -447,11 +448,11 @@ def _read_kml(chunks: Iterable[bytes], budget: Budget) -> Zone:
     if reader.root != "kml" and not reader.placemarks:
         raise _bad_kml("no <kml> root element")
     if not reader.polygons:
-        if reader.others:
-            refuse_non_area(reader.others[0])
+        if reader.other:
+            refuse_non_area(reader.other)
         raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
     return zone_from_polygons(reader.polygons, origin={"format": "kml"},
-                              notes=[NOTE_IGNORED] if reader.others else [])
+                              notes=[NOTE_IGNORED] if reader.other else [])
 
 
 def _bad_kml(detail: str) -> GeoError:
