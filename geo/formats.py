@@ -7,71 +7,84 @@ handling. Coordinates in another reference system are reprojected with pyproj an
 zone's note says so; a layer whose reference system is unknown is refused, because reading
 metres as degrees would put the zone anywhere on Earth.
 
-* `parse_upload(filename, data)`: GeoJSON, KML, KMZ, zipped Shapefile, GeoPackage, WKT,
-  chosen by extension, or by content when the extension says nothing.
+* `parse_upload(filename, data, limits=None)`: GeoJSON, KML, KMZ, zipped Shapefile,
+  GeoPackage, WKT, chosen by extension, or by content when the extension says nothing.
+  An upload is hostile input: every reader charges a `geo.limits.Budget` while it reads
+  (features, vertices, bytes really unzipped, time), so a small file that would unfold into
+  gigabytes or minutes stops at the first limit it crosses, with a `GeoError` naming it.
 * `parse_zone_text(kind, text, **params)`: WKT, a CAP `<polygon>` or `<circle>` (latitude
   FIRST, as CAP writes it), countries by ISO code, a corridor around a track.
 """
 from __future__ import annotations
 
-import io
 import math
 import re
+import sqlite3
 import tempfile
 import warnings
-import zipfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
-from xml.etree import ElementTree
+from xml.parsers import expat
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping
 
 from common.i18n import N_
+from geo.archives import member_chunks, open_zip, read_member
 from geo.errors import GeoError
 from geo.geometry import split_antimeridian
+from geo.limits import MESSAGE_TOO_MANY_VERTICES, Budget, UploadLimits, raise_too_many_features
 from geo.zones import (
     MAX_BYTES,
+    MAX_POLYGONS,
+    MAX_VERTICES,
     NOTE_IGNORED,
     NOTE_REPROJECTED,
     Zone,
     circle,
     crs_transformer,
     is_wgs84,
+    load_json,
     parse_geojson,
+    raise_too_many_areas,
     refuse_non_area,
     reproject_polygons,
     zone_from_polygons,
 )
 
-MAX_UNZIPPED_BYTES = 5 * MAX_BYTES  # a zip bomb stops here
 MAX_COUNTRIES = 60
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _AREA_TYPES = ("Polygon", "MultiPolygon")
+_LAYER_CHUNK = 500  # features per read of a Shapefile or GeoPackage layer
+_TEXT_CHUNK = 1024 * 1024  # bytes of KML fed to the parser between two looks at the clock
 
 
 # --------------------------------------------------------------------------- entry points
 
 
-def parse_upload(filename: str, data: bytes) -> Zone:
-    """The zone in an uploaded file, by extension or, failing that, by content."""
+def parse_upload(filename: str, data: bytes, limits: UploadLimits | None = None) -> Zone:
+    """The zone in an uploaded file, by extension or, failing that, by content, read
+    within `limits` (the defaults of `UploadLimits` when none are given)."""
     if data is None or len(data) == 0:
         raise GeoError("empty_file", N_("The uploaded file is empty."))
     if len(data) > MAX_BYTES:
         raise GeoError("too_large",
                        N_("The zone is too large (%(size)d bytes; the limit is %(limit)d)."),
                        size=len(data), limit=MAX_BYTES)
+    budget = Budget(limits)
     suffix = PurePosixPath((filename or "").lower()).suffix
     if suffix in (".geojson", ".json"):
-        return parse_geojson(data)
+        return parse_geojson_upload(data, budget)
     if suffix == ".kml":
-        return parse_kml(data)
+        return parse_kml(data, budget)
     if suffix == ".kmz":
-        return parse_kmz(data)
+        return parse_kmz(data, budget)
     if suffix == ".zip":
-        return _parse_zip(data)
+        return _parse_zip(data, budget)
     if suffix == ".gpkg":
-        return parse_geopackage(data)
+        return parse_geopackage(data, budget)
     if suffix in (".wkt", ".txt"):
         return parse_zone_text("wkt", _text(data))
     if suffix == ".shp":
@@ -81,14 +94,14 @@ def parse_upload(filename: str, data: bytes) -> Zone:
     # no telling extension: look at the content
     head = data[:64]
     if head.startswith(b"PK"):
-        return _parse_zip(data)
+        return _parse_zip(data, budget)
     if head.startswith(b"SQLite format 3"):
-        return parse_geopackage(data)
+        return parse_geopackage(data, budget)
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{"):
-        return parse_geojson(data)
+        return parse_geojson_upload(data, budget)
     if stripped.startswith(b"<"):
-        return parse_kml(data)
+        return parse_kml(data, budget)
     if re.match(rb"(?i)(srid=\d+;)?\s*(multi)?polygon", stripped):
         return parse_zone_text("wkt", _text(data))
     raise GeoError(
@@ -145,6 +158,7 @@ def parse_wkt(text: str) -> Zone:
     if match:
         srid = int(match.group(1))
         text = text[match.end():]
+    _check_wkt_shape(text)
     try:
         geom = shapely.from_wkt(text.strip())
     except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
@@ -163,6 +177,22 @@ def parse_wkt(text: str) -> Zone:
                    "EPSG code."), crs=f"EPSG:{srid}")
     return _zone_from_geometries([geom], transformer, origin, notes,
                                  crs_name=f"EPSG:{srid}" if transformer else None)
+
+
+MAX_WKT_DEPTH = 8  # GEOMETRYCOLLECTION(MULTIPOLYGON(((...)))) is 4
+
+
+def _check_wkt_shape(text: str) -> None:
+    """Counted before GEOS reads the text: its nesting (GEOS's WKT reader recurses once a
+    level, and a text nested a hundred thousand deep overflows the stack and kills the
+    process) and its positions (one comma between two; a zone holds at most MAX_VERTICES)."""
+    raw = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    depth = np.cumsum((raw == ord("(")).astype(np.int32) - (raw == ord(")")).astype(np.int32))
+    if depth.size and int(depth.max()) > MAX_WKT_DEPTH:
+        raise GeoError("too_deep", N_("The file is nested too deeply (more than %(limit)d levels)."),
+                       limit=MAX_WKT_DEPTH)
+    if int(np.count_nonzero(raw == ord(","))) > MAX_VERTICES:
+        raise GeoError("too_many_vertices", MESSAGE_TOO_MANY_VERTICES, limit=MAX_VERTICES)
 
 
 # --------------------------------------------------------------------------- CAP
@@ -260,63 +290,173 @@ def countries_zone(codes) -> Zone:
     return Zone(geometry=geom, origin={"kind": "countries", "codes": sorted(cleaned)})
 
 
+# --------------------------------------------------------------------------- GeoJSON
+
+
+def parse_geojson_upload(data: bytes, budget: Budget | None = None) -> Zone:
+    """An uploaded GeoJSON file. Python's JSON parser builds every object before anything
+    can be counted, so the file's brackets are counted first (a cheap upper bound on the
+    positions and objects it would build) and a file that cannot fit the limits is refused
+    unread; the features are counted again, exactly, before the zone is built."""
+    budget = budget or Budget()
+    limits = budget.limits
+    raw = bytes(data)
+    # every position is a `[`, every feature at least one `{` (usually three: the feature,
+    # its geometry, its properties): the slack allows rings, nested properties and strings
+    if raw.count(b"{") > 10 * limits.max_features + 1000:
+        raise_too_many_features(limits.max_features)
+    if raw.count(b"[") > 2 * limits.max_vertices + 1000 or raw.count(b",") > 8 * limits.max_vertices:
+        budget.charge_vertices(limits.max_vertices + 1)
+    obj = load_json(raw)
+    features = obj.get("features")
+    if obj.get("type") == "FeatureCollection" and isinstance(features, list):
+        budget.charge_features(len(features))
+    budget.check_time()
+    return parse_geojson(obj)
+
+
 # --------------------------------------------------------------------------- KML / KMZ
 
 
-def parse_kml(data: bytes | str) -> Zone:
+def parse_kml(data: bytes | str, budget: Budget | None = None) -> Zone:
     """Polygons of a KML document (any nesting, any namespace); lon,lat[,alt] tuples."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    try:
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError as exc:
-        raise GeoError("bad_kml", N_("The KML file cannot be read: %(detail)s"),
-                       detail=str(exc)[:200]) from None
-    if _local(root.tag) != "kml" and not any(_local(e.tag) == "Placemark" for e in root.iter()):
-        raise GeoError("bad_kml", N_("The KML file cannot be read: %(detail)s"),
-                       detail="no <kml> root element")
-    polygons, others = [], []
-    for element in root.iter():
-        name = _local(element.tag)
-        if name == "Polygon":
-            polygons.append(_kml_polygon(element))
-        elif name in ("Point", "LineString", "Track", "gx:Track"):
-            others.append(name)
-    if not polygons:
-        if others:
-            refuse_non_area(others[0])
-        raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
-    return zone_from_polygons(polygons, origin={"format": "kml"},
-                              notes=[NOTE_IGNORED] if others else [])
+    data = bytes(data)
+    return _read_kml((data[i:i + _TEXT_CHUNK] for i in range(0, len(data), _TEXT_CHUNK)),
+                     budget or Budget())
 
 
-def parse_kmz(data: bytes) -> Zone:
+def parse_kmz(data: bytes, budget: Budget | None = None) -> Zone:
     """A KMZ: a zip holding a KML document (doc.kml, or the first .kml inside)."""
-    with _open_zip(data) as archive:
+    budget = budget or Budget()
+    with open_zip(data, budget) as archive:
         names = [n for n in archive.namelist() if n.lower().endswith(".kml")]
         if not names:
             raise GeoError("bad_kml", N_("The KML file cannot be read: %(detail)s"),
                            detail="no .kml document in the KMZ")
         name = "doc.kml" if "doc.kml" in names else names[0]
-        return parse_kml(archive.read(name))
+        return _read_kml(member_chunks(archive, name, budget), budget)
 
 
 def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _kml_polygon(element) -> list:
-    outer, inner = [], []
-    for child in element:
-        name = _local(child.tag)
-        if name in ("outerBoundaryIs", "innerBoundaryIs"):
-            for coords in child.iter():
-                if _local(coords.tag) == "coordinates":
-                    (outer if name == "outerBoundaryIs" else inner).append(_kml_coords(coords.text))
-    if not outer:
-        raise GeoError("bad_kml", N_("The KML file cannot be read: %(detail)s"),
-                       detail="a <Polygon> has no <outerBoundaryIs>")
-    return [outer[0], *inner]
+class _KmlReader:
+    """KML read as a stream of expat events, keeping only the polygons' coordinates.
+
+    Nothing else of the document is kept, so memory follows the zone, not the file; the
+    budget is charged for each placemark as it starts and for positions as their text
+    arrives, and a DOCTYPE (KML never needs one; entity expansion hides behind it) is
+    refused outright.
+    """
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.parser = expat.ParserCreate(namespace_separator="}")
+        self.parser.buffer_text = True
+        self.parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        self.parser.StartDoctypeDeclHandler = self._doctype
+        self.parser.EntityDeclHandler = self._doctype
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._text
+        self.stack: list[str] = []
+        self.root: str | None = None
+        self.placemarks = 0
+        self.polygons: list[list] = []
+        self.other: str | None = None  # the first point or line met (ignored beside areas)
+        self.polygon: dict | None = None  # the <Polygon> being read: its outer and inner rings
+        self.boundary: str | None = None  # "outerBoundaryIs" or "innerBoundaryIs"
+        self.ring: list | None = None  # positions of the <coordinates> being read
+        self.pending = ""  # its text not yet parsed (a position may be cut between two events)
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        try:
+            self.parser.Parse(chunk, final)
+        except expat.ExpatError as exc:
+            raise _bad_kml(str(exc)[:200]) from None
+
+    def _doctype(self, *_args) -> None:
+        raise GeoError("kml_doctype",
+                       N_("The KML file declares a DOCTYPE or entities, which KML never needs; "
+                          "export it again without them."))
+
+    def _start(self, tag: str, _attrs) -> None:
+        name = _local(tag)
+        if self.root is None:
+            self.root = name
+        self.stack.append(name)
+        if len(self.stack) > self.budget.limits.max_xml_depth:
+            raise GeoError("too_deep", N_("The file is nested too deeply (more than %(limit)d levels)."),
+                           limit=self.budget.limits.max_xml_depth)
+        if name == "Placemark":
+            self.placemarks += 1
+            self.budget.charge_features()
+        elif name == "Polygon":
+            self.polygon = {"outer": [], "inner": []}
+            self.boundary = None
+        elif name in ("outerBoundaryIs", "innerBoundaryIs") and self.polygon is not None:
+            self.boundary = name
+        elif name == "coordinates" and self.polygon is not None and self.boundary is not None:
+            self.ring, self.pending = [], ""
+        elif name in ("Point", "LineString", "Track", "gx:Track") and self.other is None:
+            self.other = name
+
+    def _text(self, text: str) -> None:
+        """Coordinates are parsed (and their vertices charged) as their text arrives, up to
+        the last whole position, so a ring of millions stops at the limit, not at its end."""
+        if self.ring is None:
+            return
+        self.pending += text
+        if len(self.pending) > _TEXT_CHUNK // 16:
+            last_space = max(self.pending.rfind(c) for c in " \t\r\n")
+            if last_space < 0:
+                raise _bad_kml(f"bad coordinate {self.pending[:40]!r}")
+            self._take(self.pending[:last_space])
+            self.pending = self.pending[last_space:]
+
+    def _take(self, text: str) -> None:
+        positions = _kml_coords(text)
+        self.budget.charge_vertices(len(positions))
+        self.ring.extend(positions)
+
+    def _end(self, tag: str) -> None:
+        name = self.stack.pop() if self.stack else _local(tag)
+        if name == "coordinates" and self.ring is not None:
+            self._take(self.pending)
+            self.polygon["outer" if self.boundary == "outerBoundaryIs" else "inner"].append(self.ring)
+            self.ring, self.pending = None, ""
+        elif name in ("outerBoundaryIs", "innerBoundaryIs"):
+            self.boundary = None
+        elif name == "Polygon" and self.polygon is not None:
+            if not self.polygon["outer"]:
+                raise _bad_kml("a <Polygon> has no <outerBoundaryIs>")
+            self.polygons.append([self.polygon["outer"][0], *self.polygon["inner"]])
+            self.polygon = None
+            if len(self.polygons) > MAX_POLYGONS:  # refused by zone_from_polygons: stop reading now
+                raise_too_many_areas()
+
+
+def _read_kml(chunks: Iterable[bytes], budget: Budget) -> Zone:
+    reader = _KmlReader(budget)
+    for chunk in chunks:
+        budget.check_time()
+        reader.feed(chunk)
+    reader.feed(b"", final=True)
+    if reader.root != "kml" and not reader.placemarks:
+        raise _bad_kml("no <kml> root element")
+    if not reader.polygons:
+        if reader.other:
+            refuse_non_area(reader.other)
+        raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
+    return zone_from_polygons(reader.polygons, origin={"format": "kml"},
+                              notes=[NOTE_IGNORED] if reader.other else [])
+
+
+def _bad_kml(detail: str) -> GeoError:
+    return GeoError("bad_kml", N_("The KML file cannot be read: %(detail)s"), detail=detail)
 
 
 def _kml_coords(text: str | None) -> list:
@@ -328,8 +468,7 @@ def _kml_coords(text: str | None) -> list:
                 raise ValueError
             lon, lat = float(parts[0]), float(parts[1])
         except ValueError:
-            raise GeoError("bad_kml", N_("The KML file cannot be read: %(detail)s"),
-                           detail=f"bad coordinate {token[:40]!r}") from None
+            raise _bad_kml(f"bad coordinate {token[:40]!r}") from None
         ring.append([lon, lat])
     return ring
 
@@ -337,24 +476,25 @@ def _kml_coords(text: str | None) -> list:
 # --------------------------------------------------------------------------- Shapefile / GeoPackage
 
 
-def _parse_zip(data: bytes) -> Zone:
-    with _open_zip(data) as archive:
+def _parse_zip(data: bytes, budget: Budget) -> Zone:
+    with open_zip(data, budget) as archive:
         names = archive.namelist()
     if any(n.lower().endswith(".shp") for n in names):
-        return parse_shapefile_zip(data)
+        return parse_shapefile_zip(data, budget)
     if any(n.lower().endswith(".kml") for n in names):
-        return parse_kmz(data)
+        return parse_kmz(data, budget)
     if any(n.lower().endswith(".gpkg") for n in names):
-        with _open_zip(data) as archive:
+        with open_zip(data, budget) as archive:
             name = next(n for n in names if n.lower().endswith(".gpkg"))
-            return parse_geopackage(archive.read(name))
+            return parse_geopackage(read_member(archive, name, budget), budget)
     raise GeoError("no_shapefile",
                    N_("The zip file holds no Shapefile (.shp with its .shx, .dbf and .prj)."))
 
 
-def parse_shapefile_zip(data: bytes) -> Zone:
+def parse_shapefile_zip(data: bytes, budget: Budget | None = None) -> Zone:
     """A zipped Shapefile: one .shp with its .shx, .dbf and (required) .prj."""
-    with _open_zip(data) as archive:
+    budget = budget or Budget()
+    with open_zip(data, budget) as archive:
         shps = [n for n in archive.namelist()
                 if n.lower().endswith(".shp") and not PurePosixPath(n).name.startswith(".")]
         if len(shps) != 1:
@@ -374,63 +514,160 @@ def parse_shapefile_zip(data: bytes) -> Zone:
                 "no_crs",
                 N_("The Shapefile has no .prj file, so its coordinate reference system is unknown; "
                    "add the .prj file to the zip."))
+        # The index (.shx) is a 100-byte header and 8 bytes a feature: its size counts the
+        # features before anything is unpacked. A header that lies is caught as the members
+        # are unpacked (their real size must match it).
+        declared = (archive.getinfo(members[".shx"]).file_size - 100) // 8
+        if declared > budget.limits.max_features:
+            raise_too_many_features(budget.limits.max_features)
         with tempfile.TemporaryDirectory(prefix="zone-") as tmp:
             for ext, member in members.items():
-                Path(tmp, "zone" + ext).write_bytes(archive.read(member))
-            return _read_layer_file(Path(tmp, "zone.shp"), "shapefile")
+                with open(Path(tmp, "zone" + ext), "wb") as out:
+                    for chunk in member_chunks(archive, member, budget):
+                        out.write(chunk)
+            return _read_layer_file(Path(tmp, "zone.shp"), "shapefile", budget)
 
 
-def parse_geopackage(data: bytes) -> Zone:
+def parse_geopackage(data: bytes, budget: Budget | None = None) -> Zone:
     """A GeoPackage with one layer of areas (its CRS is reprojected to WGS 84)."""
-    import pyogrio
-
+    budget = budget or Budget()
     with tempfile.TemporaryDirectory(prefix="zone-") as tmp:
         path = Path(tmp, "zone.gpkg")
         path.write_bytes(data)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                layers = pyogrio.list_layers(path)
-        except Exception as exc:  # noqa: BLE001 - GDAL errors come in many types
-            raise GeoError("bad_file", N_("The file cannot be read as %(format)s: %(detail)s"),
-                           format="GeoPackage", detail=str(exc)[:200]) from None
-        spatial = [str(name) for name, gtype in layers if gtype]
-        if not spatial:
+        layer = _geopackage_layer(path, budget)
+        return _read_layer_file(path, "geopackage", budget, layer=layer)
+
+
+def _geopackage_layer(path: Path, budget: Budget) -> str:
+    """The name of the GeoPackage's one layer of features, looked at with SQLite before GDAL
+    opens the file.
+
+    A GeoPackage is a database, and a database can compute: a view (even a recursive one,
+    rows without end), a generated column, a virtual table. GDAL would run them while
+    reading. So the file is opened read-only, with SQLite's own limits and a progress
+    handler on the clock, and any view, virtual table other than a spatial index, or
+    generated column is refused; the layer must be a plain table listed as `features` in
+    `gpkg_contents`, holding at most the feature limit."""
+    def bad(detail: str) -> GeoError:
+        return GeoError("bad_file", N_("The file cannot be read as %(format)s: %(detail)s"),
+                        format="GeoPackage", detail=detail[:200])
+
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as exc:
+        raise bad(str(exc)) from None
+    # any statement that runs past the deadline is interrupted (a non-zero answer stops it)
+    connection.set_progress_handler(lambda: int(budget.expired()), 10_000)
+    try:
+        connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 64 * 1024 * 1024)
+        connection.execute("PRAGMA trusted_schema = OFF")
+        schema = connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        views = [name for kind, name, _sql in schema if kind == "view"]
+        if views:
+            raise GeoError(
+                "gpkg_view",
+                N_("The GeoPackage holds a view (%(name)s), a query computed when read; only tables are "
+                   "read: export the zone's layer as a plain table."),
+                name=str(views[0])[:100])
+        # SQLite's names ignore case: tables by lower-case name -> (name, sql)
+        tables = {str(name).lower(): (str(name), sql or "") for kind, name, sql in schema if kind == "table"}
+        for name, sql in tables.values():
+            if re.match(r"(?is)\s*create\s+virtual\s+table", sql) and not re.search(r"(?is)\busing\s+rtree", sql):
+                raise _computed(name)
+        if "gpkg_contents" not in tables:
+            raise bad("no gpkg_contents table")
+        contents = connection.execute("SELECT table_name, data_type FROM gpkg_contents").fetchall()
+        features = [str(name) for name, kind in contents if kind == "features"]
+        if not features:
+            others = [str(name) for name, _kind in contents]
+            if others:
+                raise GeoError(
+                    "gpkg_no_features",
+                    N_("The GeoPackage has no layer of features: its tables (%(tables)s) have no geometry."),
+                    tables=", ".join(others[:10]))
             raise GeoError("empty", N_("The zone is empty: it has no coordinates."))
-        if len(spatial) > 1:
+        if len(features) > 1:
             raise GeoError(
                 "several_layers",
                 N_("The GeoPackage has several layers (%(layers)s); keep only the zone's layer."),
-                layers=", ".join(spatial[:10]))
-        return _read_layer_file(path, "geopackage", layer=spatial[0])
+                layers=", ".join(features[:10]))
+        layer = features[0]
+        if layer.lower() not in tables:
+            raise bad(f"the layer {layer[:80]} is not a table")
+        quoted = '"' + layer.replace('"', '""') + '"'
+        columns = connection.execute(f"PRAGMA table_xinfo({quoted})").fetchall()
+        if any(column[6] in (2, 3) for column in columns):  # hidden: 2 virtual, 3 stored generated
+            raise _computed(layer)
+        (count,) = connection.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {quoted} LIMIT ?)", (budget.limits.max_features + 1,)).fetchone()
+        if count > budget.limits.max_features:
+            raise_too_many_features(budget.limits.max_features)
+        return layer
+    except sqlite3.OperationalError as exc:
+        budget.check_time()
+        raise bad(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise bad(str(exc)) from None
+    finally:
+        connection.close()
 
 
-def _read_layer_file(path: Path, fmt: str, layer: str | None = None) -> Zone:
+def _computed(name: str) -> GeoError:
+    return GeoError(
+        "gpkg_computed",
+        N_("The GeoPackage's table %(name)s computes its values when read (a virtual table or a "
+           "generated column); export the zone's layer as a plain table."),
+        name=str(name)[:100])
+
+
+def _read_layer_file(path: Path, fmt: str, budget: Budget, layer: str | None = None) -> Zone:
+    """The layer's geometries, read a chunk of features at a time (no attributes), each
+    chunk's features and vertices charged before the next is read."""
     import pyogrio
 
-    try:
-        frame = pyogrio.read_dataframe(path, layer=layer)
-    except Exception as exc:  # noqa: BLE001
-        raise GeoError("bad_file", N_("The file cannot be read as %(format)s: %(detail)s"),
-                       format=fmt, detail=str(exc)[:200]) from None
-    if frame.crs is None:
-        raise GeoError(
-            "no_crs",
-            N_("The file does not say which coordinate reference system it uses, so its "
-               "coordinates cannot be placed; export it again with its CRS (e.g. EPSG:4326)."))
+    def unreadable(exc: Exception) -> GeoError:
+        return GeoError("bad_file", N_("The file cannot be read as %(format)s: %(detail)s"),
+                        format=fmt, detail=str(exc)[:200])
+
+    geoms: list = []
+    crs = None
+    offset = 0
+    while True:
+        budget.check_time()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                frame = pyogrio.read_dataframe(path, layer=layer, columns=[], skip_features=offset,
+                                               max_features=_LAYER_CHUNK)
+        except Exception as exc:  # noqa: BLE001 - GDAL errors come in many types
+            raise unreadable(exc) from None
+        if offset == 0:
+            crs = frame.crs
+            if crs is None:
+                raise GeoError(
+                    "no_crs",
+                    N_("The file does not say which coordinate reference system it uses, so its "
+                       "coordinates cannot be placed; export it again with its CRS (e.g. EPSG:4326)."))
+        chunk = np.asarray(frame.geometry, dtype=object)
+        budget.charge_features(len(chunk))
+        budget.charge_vertices(int(shapely.get_num_coordinates(chunk).sum()) if len(chunk) else 0)
+        geoms.extend(g for g in chunk if g is not None and not g.is_empty)
+        if len(chunk) < _LAYER_CHUNK:
+            break
+        offset += len(chunk)
+    budget.check_time()
     origin = {"format": fmt}
     transformer, crs_name = None, None
-    if not is_wgs84(frame.crs):
-        transformer = crs_transformer(frame.crs)
+    if not is_wgs84(crs):
+        transformer = crs_transformer(crs)
         if transformer is None:
             raise GeoError(
                 "unsupported_crs",
                 N_("The zone uses the coordinate reference system %(crs)s, which is not recognised; "
                    "give the zone in WGS 84 longitude/latitude (CRS84, EPSG:4326) or name an "
-                   "EPSG code."), crs=str(frame.crs.name)[:100])
-        epsg = frame.crs.to_epsg()
-        crs_name = f"EPSG:{epsg}" if epsg else str(frame.crs.name)
-    geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
+                   "EPSG code."), crs=str(crs.name)[:100])
+        epsg = crs.to_epsg()
+        crs_name = f"EPSG:{epsg}" if epsg else str(crs.name)
     return _zone_from_geometries(geoms, transformer, origin, [], crs_name=crs_name)
 
 
@@ -480,20 +717,6 @@ def _zone_parts(collection) -> tuple[list, list]:
         else:
             others.append(part.geom_type)
     return polygons, others
-
-
-def _open_zip(data: bytes) -> zipfile.ZipFile:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise GeoError("bad_zip", N_("The zip file cannot be read: %(detail)s"),
-                       detail=str(exc)[:200]) from None
-    if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
-        archive.close()
-        raise GeoError("too_large",
-                       N_("The zone is too large (%(size)d bytes; the limit is %(limit)d)."),
-                       size=sum(i.file_size for i in archive.infolist()), limit=MAX_UNZIPPED_BYTES)
-    return archive
 
 
 def _text(data: bytes) -> str:

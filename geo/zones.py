@@ -78,6 +78,9 @@ def _pool() -> ThreadPoolExecutor:
         return _geodesic_pool
 
 MAX_VERTICES = 100_000
+# Joining many small separate areas costs far more than their vertices suggest (GEOS's union
+# of 10,000 squares in a row takes seconds), so a zone holds at most this many areas.
+MAX_POLYGONS = 2_500
 MAX_BYTES = 20 * 1024 * 1024
 MAX_RADIUS_KM = 5000.0
 CIRCLE_VERTICES = 256
@@ -317,7 +320,7 @@ def parse_geojson(data: str | bytes | dict) -> Zone:
 
     Raises GeoError for anything that is not a usable area.
     """
-    obj = _load_json(data)
+    obj = load_json(data)
     crs_name, transformer = _check_crs(obj)
     ignored: list[str] = []
     polygons_coords = _collect_polygon_coords(obj, ignored)
@@ -335,6 +338,8 @@ def zone_from_polygons(polygons_coords: list, origin: dict | None = None,
     """The common path of every polygonal input: GeoJSON-style polygon coordinate arrays
     ([ring, hole, ...] of [lon, lat] positions, longitudes possibly past ±180) validated,
     repaired, split at the antimeridian and turned into a `Zone`."""
+    if len(polygons_coords) > MAX_POLYGONS:
+        raise_too_many_areas()
     total = 0
     for poly in polygons_coords:
         total += _validate_polygon_coords(poly, total)
@@ -418,7 +423,8 @@ def reproject_polygons(polygons_coords: list, transformer) -> list:
 # --------------------------------------------------------------------------- parsing helpers
 
 
-def _load_json(data: str | bytes | dict) -> dict:
+def load_json(data: str | bytes | dict) -> dict:
+    """The JSON object of a zone given as text, bytes or an already parsed dict."""
     if isinstance(data, dict):
         return data
     if isinstance(data, (bytes, bytearray)):
@@ -583,6 +589,12 @@ def _collect_polygon_coords(obj: dict, ignored: list | None = None) -> list[list
         )
     raise GeoError("unknown_type", N_("%(type)s is not a GeoJSON type a zone can use."),
                    type=str(kind)[:50])
+
+
+def raise_too_many_areas() -> None:
+    raise GeoError("too_many_areas",
+                   N_("The zone has too many separate areas (more than %(limit)d); merge or simplify them."),
+                   limit=MAX_POLYGONS)
 
 
 def refuse_non_area(kind: str) -> None:

@@ -2,8 +2,6 @@
 `affected` by a zone in a time window."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -90,13 +88,11 @@ def affected(zone: str, at: str, until: str | None, fmt: str):
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=1))
     elif fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(records[0]) if records else
-                                ["external_id", "traveller_id", "precision", "located_by", "country", "place",
-                                 "lat", "lon", "distance_km", "stop_id"])
-        writer.writeheader()
-        writer.writerows(records)
-        click.echo(out.getvalue(), nl=False)
+        from emergency.services.exports import to_csv
+
+        fields = list(records[0]) if records else ["external_id", "traveller_id", "precision", "located_by",
+                                                   "country", "place", "lat", "lon", "distance_km", "stop_id"]
+        click.echo(to_csv(records, fields).decode("utf-8"), nl=False)
     else:
         features = [{
             "type": "Feature",

@@ -198,6 +198,8 @@ SETTINGS: tuple[Setting, ...] = (
             check=between(0, 5)),
     Setting("MAX_UPLOAD_BYTES", INT, 5 * 1024 * 1024, "largest upload outside partner imports",
             check=POSITIVE, key="MAX_CONTENT_LENGTH"),
+    Setting("UPLOAD_TIME_LIMIT_SECONDS", FLOAT, 2.0, "seconds reading one uploaded zone file may take",
+            check=POSITIVE),
     Setting("EMAIL_BATCH_SIZE", INT, 1000, "email recipients per delivery job", check=POSITIVE),
     Setting("SMS_BATCH_SIZE", INT, 1000, "SMS recipients per delivery job", check=POSITIVE),
     Setting("SMS_CONCURRENCY", INT, 8, "SMS requests each worker keeps in flight", check=POSITIVE),

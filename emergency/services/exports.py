@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 
@@ -196,12 +197,33 @@ def _companions(ids: list[int]) -> dict[int, list[dict]]:
 # --------------------------------------------------------------------------- formats
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula, which can fetch
+# URLs, read other cells or run commands (CSV injection). OWASP's defence: start the cell
+# with a single quote, so it is shown as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell that is only a number (a negative coordinate, a phone number in E.164) is left as
+# it is: a spreadsheet reads it as that number, and no formula can hide in it.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def csv_cell(value):
+    """A value as one CSV cell: None is empty, text that a spreadsheet would run as a
+    formula is quoted with a leading ', anything else is itself."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict], fields: list[str]) -> bytes:
+    """Rows as CSV (UTF-8, CRLF), every cell through `csv_cell`: this is the CSV writer of
+    every export, in the console, the API and the command line."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return out.getvalue().encode("utf-8")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from common.clock import utcnow
@@ -21,6 +22,7 @@ from emergency.services.errors import ServiceError
 from emergency.services.zones import ZoneSpec, ZoneSpecError, parse_number
 from geo import countries, formats
 from geo.errors import GeoError
+from geo.limits import UploadLimits
 from geo.sources import zone_from_stored
 from geo.zones import Zone, circle, parse_geojson
 from registry.models import Companion, Traveller
@@ -43,7 +45,7 @@ def zone_from_form(kind: str, form: Mapping, files: Mapping) -> Zone:
         upload = files.get("zone_file")
         if upload is None or not getattr(upload, "filename", ""):
             raise GeoError("no_file", N_("Choose a file to upload."))
-        return formats.parse_upload(upload.filename, upload.read())
+        return formats.parse_upload(upload.filename, upload.read(), upload_limits())
     if kind == "text":
         text_kind = (form.get("text_kind") or "wkt").strip()
         if text_kind not in TEXT_KINDS:
@@ -70,6 +72,11 @@ def zone_from_form(kind: str, form: Mapping, files: Mapping) -> Zone:
             raise GeoError("no_zone", N_("Draw a zone on the map first."))
         return parse_geojson(text)
     raise GeoError("zone_kind", N_("Choose how to give the zone: draw, upload, text, countries or circle."))
+
+
+def upload_limits() -> UploadLimits:
+    """What reading one uploaded zone file may cost here (the time from the settings)."""
+    return UploadLimits(seconds=current_app.config["UPLOAD_TIME_LIMIT_SECONDS"])
 
 
 def specs_from_form(kind: str, form: Mapping, files: Mapping) -> list[ZoneSpec]:

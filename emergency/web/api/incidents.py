@@ -45,13 +45,19 @@ def _zone_json(zone) -> dict:
 @bp.post("/incidents")
 @api_role_required("coordinator")
 def create_incident():
-    data = json_body()
-    try:  # `zone` (one zone) or `zones` (severity rings)
-        zone = zones_service.specs_from_json(data, incident_service.zone_from_json)
+    """JSON with `zone` (one zone) or `zones` (severity rings); or multipart/form-data with
+    the zone as a file (`zone_file`: GeoJSON, KML, KMZ, zipped Shapefile, GeoPackage, WKT)."""
+    upload = request.mimetype == "multipart/form-data"
+    data = request.form if upload else json_body()
+    try:
+        if upload:
+            zone = incident_service.specs_from_form("upload", request.form, request.files)
+        else:
+            zone = zones_service.specs_from_json(data, incident_service.zone_from_json)
         start, end = incident_service.parse_window(data.get("starts_at"), data.get("ends_at"))
         incident = incident_service.create_incident(data.get("title"), zone, start, end)
     except (GeoError, incident_service.WindowError, incident_service.ZoneSpecError) as err:
-        field = getattr(err, "field", None) or "zone"
+        field = getattr(err, "field", None) or ("zone_file" if upload else "zone")
         if getattr(err, "zone_index", None) is not None:
             field = f"zones[{err.zone_index}].{field}"
         return error_response(422, "invalid", translate(err), fields={field: translate(err)})
