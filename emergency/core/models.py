@@ -208,6 +208,8 @@ class SafetyResponse(AppBase):
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     companion_id: Mapped[int | None] = mapped_column(ForeignKey(Companion.id, ondelete="CASCADE"))
 
+    companion: Mapped[Companion | None] = relationship(Companion)  # another registry: named by class
+
     __table_args__ = (
         CheckConstraint("status IN ('safe','need_help')", name="status"),
         CheckConstraint("reported_by IN ('traveller','companion','officer','unverified')", name="reported_by"),

@@ -46,7 +46,7 @@ def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
         text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
         html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=lang)
         recipients = [
-            EmailRecipient(d.id, d.address, response_urls(alert.incident_id, d.recipient_id)) for d in group
+            EmailRecipient(d.id, d.address, response_urls(alert.incident_id, d.recipient_id, d.id)) for d in group
         ]
         batches.append(EmailBatch(language=lang, subject=subject, text=text, html=html, recipients=recipients))
     return batches
