@@ -8,8 +8,10 @@ chosen, and the traveller's one tap on its button sends it.
 
 The traveller's answer covers the companions on their registration: the page lists them,
 each "same as my answer" unless the traveller picks another answer for someone, so the one
-tap still answers for everyone. A companion's own answer (by SMS) keeps winning; the page
-says so. An answer through a link we emailed names that message (`source_message`)."""
+tap still answers for everyone. "Same" records nothing about the companion: an answer given
+for them by name (by the traveller earlier, or an officer) stands until someone picks another
+one for them, and their own answer (by SMS) always wins; the page shows both. An answer
+through a link we emailed names that message (`source_message`)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -20,7 +22,7 @@ from flask_babel import force_locale
 from emergency.core.database import db_session
 from emergency.core.models import Incident
 from emergency.core.security import csrf
-from emergency.services.households import FOR, household
+from emergency.services.households import household
 from emergency.services.responses import latest_response, record_response
 from emergency.services.safety_links import LinkExpired, LinkInvalid, read_token
 from registry.models import Traveller
@@ -145,12 +147,9 @@ def respond_form(token: str):
     session = db_session()
     record_response(incident.id, traveller.id, ANSWERS[answer], channel, message=request.form.get("message"),
                     reported_by="traveller", source_message=link.source_message, commit=False)
-    for person in household(incident.id, traveller.id)[1:]:
-        picked = group.get(person.companion_id, SAME)
-        if picked == SAME and person.basis != FOR:
-            continue  # covered by the traveller's answer, or their own answer stands
-        status = ANSWERS[answer] if picked == SAME else ANSWERS[picked]
-        record_response(incident.id, traveller.id, status, channel, reported_by="traveller",
-                        source_message=link.source_message, companion_id=person.companion_id, commit=False)
+    for companion_id, picked in group.items():
+        if picked != SAME:  # "same": the traveller's answer covers them (or what they have stands)
+            record_response(incident.id, traveller.id, ANSWERS[picked], channel, reported_by="traveller",
+                            source_message=link.source_message, companion_id=companion_id, commit=False)
     session.commit()
     return _page(link, token, recorded=True)
