@@ -74,7 +74,7 @@ def incident_stats(incident: Incident) -> dict:
 
 
 def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
-    """The people on this incident's recipient lists, those needing help first.
+    """The people on this incident's recipient lists, households where someone needs help first.
 
     Each row shows the traveller's latest answer, late or not (a "need help" after closing
     must be seen), `household`: the traveller and each companion with their status and where
@@ -90,12 +90,17 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
         .where(AlertRecipient.incident_id == incident.id)
         .group_by(AlertRecipient.traveller_id)
     ).subquery()
+    named = households.companion_answers(incident.id)
+    companion_needs_help = (select(named.c.traveller_id).where(named.c.status == "need_help")
+                            .distinct().subquery())
     rows = session.execute(
         select(frozen.c.traveller_id, Traveller.given_name, Traveller.family_name, frozen.c.language,
                frozen.c.precision, latest.c.status, latest.c.received_at, latest.c.late)
         .join(Traveller, Traveller.id == frozen.c.traveller_id)
         .outerjoin(latest, latest.c.traveller_id == frozen.c.traveller_id)
-        .order_by(case((latest.c.status == "need_help", 0), (latest.c.status.is_(None), 1), else_=2),
+        .outerjoin(companion_needs_help, companion_needs_help.c.traveller_id == frozen.c.traveller_id)
+        .order_by(case((latest.c.status == "need_help", 0), (companion_needs_help.c.traveller_id.is_not(None), 0),
+                       (latest.c.status.is_(None), 1), else_=2),
                   Traveller.family_name, Traveller.given_name)
         .limit(limit)
     ).all()

@@ -420,3 +420,30 @@ def test_a_link_made_before_links_named_their_message_still_works(client, app, l
     assert client.post(f"/r/{old}", data={"answer": "safe", "via": "link"}).status_code == 200
     assert [(r.channel, r.source_message) for r in responses(app)] == [("link", None)]
     assert client.get(f"/r/{odd}").status_code == 400
+
+
+def test_a_household_where_a_companion_needs_help_comes_first(client, app, lisbon):
+    incident_id, people = lisbon
+    answer_page_post(client, app, incident_id, people["zoe"]["id"], "safe")
+    login(client, "viewer@example.org")
+    page = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    ann_row, zoe_row = (page.index(f'data-traveller="{people[p]["id"]}"') for p in ("ann", "zoe"))
+    assert ann_row < zoe_row  # nobody needs help: no answer first, then by name
+    client.post(f"/api/v1/incidents/{incident_id}/responses", headers=api_headers(app),
+                json={"traveller_id": people["zoe"]["id"], "companion_id": people["zoe"]["Paul"],
+                      "status": "need_help"})
+    page = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    ann_row, zoe_row = (page.index(f'data-traveller="{people[p]["id"]}"') for p in ("ann", "zoe"))
+    assert zoe_row < ann_row
+
+
+def test_the_export_gives_each_companions_answer(client, app, lisbon):
+    incident_id, people = lisbon
+    sms_reply(client, "2", LEA)
+    answer_page_post(client, app, incident_id, people["ann"]["id"], "safe")
+    export = client.get(f"/api/v1/incidents/{incident_id}/export?format=csv&fields=given_name,answer,companion_answers",
+                        headers=api_headers(app))
+    assert export.status_code == 200
+    lines = export.get_data(as_text=True).splitlines()
+    assert lines[0] == "given_name,answer,companion_answers"
+    assert sorted(lines[1:]) == ["Ann,safe,Léa Roy: need_help; Max Roy: safe", "Zoé,no_answer,Paul Roy: no_answer"]
