@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from common.clock import utcnow
 from common.models import package_metadata
-from registry.models import EmergencyContact, Partner, Traveller
+from registry.models import Companion, EmergencyContact, Partner, Traveller
 
 
 class AppBase(DeclarativeBase):
@@ -224,13 +224,18 @@ REPORTERS = ("traveller", "companion", "officer", "unverified", "contact")
 
 
 class SafetyResponse(AppBase):
-    """One answer about a traveller to an incident's safety check; the latest one counts.
+    """One answer about a traveller, or one of their companions, to an incident's safety
+    check; the latest one counts.
 
     Each answer keeps its provenance: who gave it (`reported_by`, one of REPORTERS; their
     name in `reporter_name` when it is not the traveller), by which channel, when, and from
     which message (`source_message`: "delivery:<id>" for a link in a message we sent,
     "inbound:<id>" for an SMS reply, null for a web page). An answer received after the
     incident was closed is `late`: kept and shown, left out of the closed incident's figures.
+
+    `companion_id` names the companion (on the traveller's registration) the answer is about;
+    empty, it is about the traveller. On such a row `reported_by` "companion" is the companion
+    themselves, whose answer always wins (see `services.households`).
     """
 
     __tablename__ = "safety_responses"
@@ -246,12 +251,16 @@ class SafetyResponse(AppBase):
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     source_message: Mapped[str | None] = mapped_column(String(40))
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    companion_id: Mapped[int | None] = mapped_column(ForeignKey(Companion.id, ondelete="CASCADE"))
+
+    companion: Mapped[Companion | None] = relationship(Companion)  # another registry: named by class
 
     __table_args__ = (
         CheckConstraint("status IN ('safe','need_help')", name="status"),
         CheckConstraint("reported_by IN ('traveller','companion','officer','unverified','contact')",
                         name="reported_by"),
         Index("ix_safety_responses_latest", "incident_id", "traveller_id", "received_at"),
+        Index("ix_safety_responses_companion", "incident_id", "companion_id"),
     )
 
 

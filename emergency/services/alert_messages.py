@@ -52,18 +52,20 @@ def email_batches(alert: Alert, deliveries: list[Delivery]) -> list[EmailBatch]:
         subject = f"{getattr(alert, f'subject_{order[0]}')} / {getattr(alert, f'subject_{order[1]}')}"
         text = "\n\n----------------------------------------\n\n".join(s["text"] for s in sections)
         html = render_template("email/bilingual.html", sections=sections, subject=subject, lang=lang)
-        recipients = [EmailRecipient(d.id, d.address, _substitutions(alert, d.recipient_id, contacts))
+        recipients = [EmailRecipient(d.id, d.address, _substitutions(alert, d.recipient_id, d.id, contacts))
                       for d in group]
         batches.append(EmailBatch(language=lang, subject=subject, text=text, html=html, recipients=recipients))
     return batches
 
 
-def _substitutions(alert: Alert, traveller_id: int, contacts: dict) -> dict[str, str]:
-    """A recipient's links (and, for an emergency contact, the traveller's name)."""
+def _substitutions(alert: Alert, traveller_id: int, delivery_id: int, contacts: dict) -> dict[str, str]:
+    """A recipient's links, naming the message that carries them (and, for an emergency
+    contact, the contact and the name of the traveller asked about)."""
     if traveller_id not in contacts:
-        return response_urls(alert.incident_id, traveller_id)
+        return response_urls(alert.incident_id, traveller_id, delivery_id)
     contact_id, name = contacts[traveller_id]
-    return {**response_urls(alert.incident_id, traveller_id, contact_id), followup_rounds.TRAVELLER_NAME: name}
+    return {**response_urls(alert.incident_id, traveller_id, delivery_id, contact_id),
+            followup_rounds.TRAVELLER_NAME: name}
 
 
 def contact_sms(alert: Alert, batch: int):

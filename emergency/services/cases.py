@@ -108,17 +108,18 @@ def _insert_case(incident_id: int, traveller_id: int, source: str) -> Case | Non
 
 
 def open_case_for_help(incident_id: int, traveller_id: int, source: str,
-                       response_id: int | None = None, checkin_report_id: int | None = None) -> Case:
+                       response_id: int | None = None, checkin_report_id: int | None = None,
+                       by_officer: bool = False) -> Case:
     """Open the case of a traveller who asked for help, or add this call to their case.
 
     `source` is the answer's channel; `checkin_report_id` names an unverified check-in (not
-    yet the traveller's answer, but a call for help all the same). A resolved or closed case
-    is reopened as "new" and its wait starts again: the person needs someone now. Flushes;
-    the caller commits."""
+    yet the traveller's answer, but a call for help all the same); `by_officer` says an officer
+    recorded it (the audit names them). A resolved or closed case is reopened as "new" and its
+    wait starts again: the person needs someone now. Flushes; the caller commits."""
     if checkin_report_id is not None:
         actor = "public"  # nobody has proved who filled in the form
     else:
-        actor = None if source == PHONE else f"traveller:{traveller_id}"
+        actor = None if by_officer or source == PHONE else f"traveller:{traveller_id}"
     link = {"response_id": response_id, "checkin_report_id": checkin_report_id}
     case = case_for(incident_id, traveller_id)
     if case is None:

@@ -5,44 +5,35 @@ out, it is everyone on the frozen recipient lists (plus anyone who answered anyw
 Each traveller counts once: their latest answer, and reached if any channel got through.
 Follow-up rounds go to people already on the lists, so they add nobody; a message to a
 traveller's emergency contact does not count the traveller as reached.
+The `household` figures count people instead (travellers and the companions on their
+registrations, see `services.households`).
 """
 from __future__ import annotations
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, null, or_, select, union_all
 
 from emergency.core.database import db_session
 from emergency.core.models import Alert, AlertRecipient, Incident, SafetyResponse
+from emergency.services import households
 from emergency.services.followup_rounds import SKIPPED_ANSWERED
 from notify.models import Delivery, InboundMessage, OutboxMessage
-from registry.models import Traveller
+from registry.models import Companion, Traveller
 
 REACHED = ("sent", "delivered")
 
 
 def latest_responses(incident_id: int, on_time_only: bool = False):
-    """Subquery: each traveller's latest answer to this incident (traveller_id, status,
-    received_at, late). With `on_time_only`, answers received after the incident was closed
-    are left out: what the figures count, so a closed incident's stay as at closing."""
-    where = [SafetyResponse.incident_id == incident_id]
-    if on_time_only:
-        where.append(SafetyResponse.late.is_(False))
-    ranked = (
-        select(
-            SafetyResponse.traveller_id, SafetyResponse.status, SafetyResponse.received_at, SafetyResponse.late,
-            func.row_number().over(
-                partition_by=SafetyResponse.traveller_id,
-                order_by=(SafetyResponse.received_at.desc(), SafetyResponse.id.desc()),
-            ).label("rank"),
-        ).where(*where)
-    ).subquery()
-    return (select(ranked.c.traveller_id, ranked.c.status, ranked.c.received_at, ranked.c.late)
-            .where(ranked.c.rank == 1).subquery())
+    """Subquery: each traveller's latest answer about themselves to this incident (traveller_id,
+    status, received_at, late, reported_by); answers about their companions are not theirs.
+    With `on_time_only`, answers received after the incident was closed are left out: what
+    the figures count, so a closed incident's stay as at closing."""
+    return households.traveller_answers(incident_id, on_time_only)
 
 
 def incident_stats(incident: Incident) -> dict:
-    """The incident's figures. Late answers (received after closing) are not counted: a
-    closed incident's answers stay as they were at closing; the late ones show in each
-    traveller's answer history."""
+    """The incident's figures, per registration, and `household`: the same per person. Late
+    answers (received after closing) are not counted: a closed incident's answers stay as they
+    were at closing; the late ones show in each traveller's answer history."""
     session = db_session()
     alert_ids = select(Alert.id).where(Alert.incident_id == incident.id)
     people_alerts = _people_alerts(incident)
@@ -86,6 +77,7 @@ def incident_stats(incident: Incident) -> dict:
         "safe": safe,
         "need_help": need_help,
         "no_answer": max(affected - safe - need_help, 0),
+        "household": households.household_stats(incident),
     }
 
 
@@ -96,10 +88,12 @@ def _people_alerts(incident: Incident):
 
 
 def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
-    """The people on this incident's recipient lists, those needing help first.
+    """The people on this incident's recipient lists, households where someone needs help first.
 
     Each row shows the traveller's latest answer, late or not (a "need help" after closing
-    must be seen), and `history`: every answer they gave, oldest first, with who gave it.
+    must be seen), `household`: the traveller and each companion with their status and where
+    it comes from (`households.Person`), and `history`: every answer about anyone in the
+    household, oldest first, with who gave it and for whom.
     """
     session = db_session()
     latest = latest_responses(incident.id)
@@ -110,16 +104,21 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
         .where(AlertRecipient.incident_id == incident.id, AlertRecipient.emergency_contact_id.is_(None))
         .group_by(AlertRecipient.traveller_id)
     ).subquery()
-    people = session.execute(
+    named = households.companion_answers(incident.id)
+    companion_needs_help = (select(named.c.traveller_id).where(named.c.status == "need_help")
+                            .distinct().subquery())
+    rows = session.execute(
         select(frozen.c.traveller_id, Traveller.given_name, Traveller.family_name, frozen.c.language,
                frozen.c.precision, latest.c.status, latest.c.received_at, latest.c.late)
         .join(Traveller, Traveller.id == frozen.c.traveller_id)
         .outerjoin(latest, latest.c.traveller_id == frozen.c.traveller_id)
-        .order_by(case((latest.c.status == "need_help", 0), (latest.c.status.is_(None), 1), else_=2),
+        .outerjoin(companion_needs_help, companion_needs_help.c.traveller_id == frozen.c.traveller_id)
+        .order_by(case((latest.c.status == "need_help", 0), (companion_needs_help.c.traveller_id.is_not(None), 0),
+                       (latest.c.status.is_(None), 1), else_=2),
                   Traveller.family_name, Traveller.given_name)
         .limit(limit)
     ).all()
-    ids = [p.traveller_id for p in people]
+    ids = [p.traveller_id for p in rows]
     status: dict[tuple[int, str], str] = {}
     if ids:
         for d in session.execute(
@@ -130,6 +129,7 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
         ):
             status[(d.recipient_id, d.channel)] = d.status
     history = answer_history(incident, ids)
+    people_of = households.households(incident.id, ids)
     return [{
         "traveller_id": p.traveller_id,
         "name": f"{p.given_name} {p.family_name}",
@@ -141,25 +141,30 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
         "responded_at": p.received_at,
         "late": bool(p.late),
         "history": history.get(p.traveller_id, []),
-    } for p in people]
+        "household": people_of.get(p.traveller_id, []),
+    } for p in rows]
 
 
 def answer_history(incident: Incident, traveller_ids: list[int]) -> dict[int, list[dict]]:
-    """Every answer each of these travellers gave to the incident, oldest first: when, what,
-    by which channel, who gave it, from which message, whether it came after closing."""
+    """Every answer about each of these travellers' households, oldest first: when, what, by
+    which channel, who gave it and for whom (`companion_name`, empty: the traveller), from
+    which message, whether it came after closing."""
     history: dict[int, list[dict]] = {}
     if not traveller_ids:
         return history
-    rows = db_session().scalars(
-        select(SafetyResponse)
+    rows = db_session().execute(
+        select(SafetyResponse, Companion.given_name, Companion.family_name)
+        .outerjoin(Companion, Companion.id == SafetyResponse.companion_id)
         .where(SafetyResponse.incident_id == incident.id, SafetyResponse.traveller_id.in_(traveller_ids))
         .order_by(SafetyResponse.received_at, SafetyResponse.id)
     )
-    for r in rows:
+    for r, given, family in rows:
         history.setdefault(r.traveller_id, []).append({
             "received_at": r.received_at, "status": r.status, "channel": r.channel,
             "reported_by": r.reported_by, "reporter_name": r.reporter_name,
             "source_message": r.source_message, "late": r.late, "message": r.message,
+            "companion_id": r.companion_id,
+            "companion_name": f"{given} {family}" if r.companion_id is not None else None,
         })
     return history
 
@@ -172,24 +177,38 @@ def messages_to_read(incident: Incident, limit: int = 100) -> list[dict]:
     """SMS replies no keyword could read, from people this incident alerted, newest first.
 
     A reply belongs to the incident when its number was on one of the incident's
-    recipient lists and it came after the incident's first alert went out; these are
-    what a consular officer must read and answer by hand.
+    recipient lists, or is a companion's on the registration of someone on them (a
+    traveller's own number first, as `inbound_sms` matches it), and it came after the
+    incident's first alert went out; these are what a consular officer must read and answer
+    by hand.
     """
     session = db_session()
     first_sent = session.scalar(select(func.min(Alert.sent_at)).where(Alert.incident_id == incident.id))
     if first_sent is None:
         return []
+    alerted = (AlertRecipient.incident_id == incident.id)
+    own = select(AlertRecipient.phone).where(alerted, AlertRecipient.phone.is_not(None))
+    numbers = union_all(
+        select(AlertRecipient.phone.label("phone"), AlertRecipient.traveller_id.label("traveller_id"),
+               null().label("companion_id")).where(alerted, AlertRecipient.phone.is_not(None)),
+        select(Companion.phone.label("phone"), Companion.traveller_id.label("traveller_id"),
+               Companion.id.label("companion_id"))
+        .join(AlertRecipient, AlertRecipient.traveller_id == Companion.traveller_id)
+        .where(alerted, Companion.phone.is_not(None), Companion.phone.not_in(own)),
+    ).subquery()
     phones = (
-        select(AlertRecipient.phone, func.min(AlertRecipient.traveller_id).label("traveller_id"))
-        .where(AlertRecipient.incident_id == incident.id, AlertRecipient.phone.is_not(None))
-        .group_by(AlertRecipient.phone)
+        select(numbers.c.phone, func.min(numbers.c.traveller_id).label("traveller_id"),
+               func.min(numbers.c.companion_id).label("companion_id"))
+        .group_by(numbers.c.phone)
     ).subquery()
     rows = session.execute(
         select(InboundMessage.id, InboundMessage.body, InboundMessage.received_at, InboundMessage.from_number,
                Traveller.id.label("traveller_id"), Traveller.given_name, Traveller.family_name,
-               Traveller.language)
+               Traveller.language, Companion.given_name.label("companion_given"),
+               Companion.family_name.label("companion_family"))
         .join(phones, phones.c.phone == InboundMessage.from_number)
         .join(Traveller, Traveller.id == phones.c.traveller_id)
+        .outerjoin(Companion, Companion.id == phones.c.companion_id)
         .where(InboundMessage.intent.is_(None), InboundMessage.received_at >= first_sent)
         .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
         .limit(limit)
@@ -201,5 +220,6 @@ def messages_to_read(incident: Incident, limit: int = 100) -> list[dict]:
         "phone": r.from_number,
         "traveller_id": r.traveller_id,
         "name": f"{r.given_name} {r.family_name}",
+        "companion_name": f"{r.companion_given} {r.companion_family}" if r.companion_given is not None else None,
         "language": r.language,
     } for r in rows]

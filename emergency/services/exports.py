@@ -58,6 +58,7 @@ _field("zone_label", N_("Zone"))
 _field("companions", N_("Number of companions"))
 _field("companion_names", N_("Companions (names and ages)"))
 _field("answer", N_("Answer to the safety check"))
+_field("companion_answers", N_("Companions' answers (own, given for them, or covered by the traveller's)"))
 _field("email", N_("Email"), contact=True)
 _field("phone", N_("Phone"), contact=True)
 _field("phone2", N_("Second phone"), contact=True)
@@ -149,6 +150,12 @@ def build_rows(incident: Incident, fields: list[str], lang: str = "en") -> list[
             people[row.id] = row._asdict()
 
     companions = _companions(ids) if {"companion_names", "companion_contacts"} & set(fields) else {}
+    household_answers: dict[int, str] = {}
+    if "companion_answers" in fields:
+        from emergency.services.households import households
+
+        for traveller_id, members in households(incident.id, ids).items():
+            household_answers[traveller_id] = "; ".join(f"{p.name}: {p.status or 'no_answer'}" for p in members[1:])
     answers = {}
     if "answer" in fields:
         latest = latest_responses(incident.id)
@@ -172,6 +179,7 @@ def build_rows(incident: Incident, fields: list[str], lang: str = "en") -> list[
             "companion_contacts": "; ".join(c["contact"] for c in companions.get(r["traveller_id"], [])
                                             if c["contact"]),
             "answer": answers.get(r["traveller_id"]) or "no_answer",
+            "companion_answers": household_answers.get(r["traveller_id"], ""),
             "email": person.get("email"), "phone": person.get("phone"), "phone2": person.get("phone2"),
         }
         rows.append({name: every[name] for name in fields})

@@ -1,4 +1,12 @@
-"""An SMS reply from a traveller: stored, applied to their latest safety check, answered.
+"""An SMS reply from a traveller, or from a companion on their registration: stored, applied
+to the latest safety check, answered.
+
+A number is matched to the traveller it was alerted at first; only a number no recipient list
+holds is looked up among companions whose traveller was alerted, so a traveller's own number
+wins when a companion registered the same one. A companion's "1" or "2" is their own answer
+(`reported_by` "companion"), which no later answer from someone else overrides. A number we
+last wrote to as a traveller's emergency contact (the follow-up that asks about them) answers
+about that traveller, recorded as given by the contact.
 
 The Twilio webhook and the console's outbox ("answer as the traveller") both come here, so a
 simulated reply takes exactly the path of a real one.
@@ -18,13 +26,36 @@ from emergency.services.responses import record_response
 from notify.models import InboundMessage
 from notify.optout import record_keyword
 from notify.replies import normalize, parse_reply
-from registry.models import EmergencyContact, Traveller
+from registry.models import Companion, EmergencyContact, Traveller
 
 
 def _latest_recipient(phone: str) -> AlertRecipient | None:
     return db_session().scalar(
         select(AlertRecipient).where(AlertRecipient.phone == phone).order_by(AlertRecipient.id.desc()).limit(1)
     )
+
+
+def _companion_recipient(phone: str) -> tuple[AlertRecipient | None, list[int]]:
+    """The latest recipient row of a traveller with a companion registered at `phone`, and
+    those companions' ids (several when a registration gives one phone to two people: the
+    holder of the phone answers for them all, as the registration said it reaches them)."""
+    session = db_session()
+    recipient = session.scalar(
+        select(AlertRecipient)
+        .join(Companion, Companion.traveller_id == AlertRecipient.traveller_id)
+        .where(Companion.phone == phone, AlertRecipient.emergency_contact_id.is_(None))  # the traveller's own rows
+        .order_by(AlertRecipient.id.desc()).limit(1)
+    )
+    if recipient is None:
+        return None, []
+    ids = list(session.scalars(select(Companion.id).where(Companion.traveller_id == recipient.traveller_id,
+                                                          Companion.phone == phone).order_by(Companion.id)))
+    return recipient, ids
+
+
+def _companion_name(companion_id: int) -> str:
+    companion = db_session().get(Companion, companion_id)
+    return f"{companion.given_name} {companion.family_name}"
 
 
 def _bilingual(lang: str, message_id: str, **params) -> str:
@@ -67,6 +98,9 @@ def process_inbound_sms(from_number: str, to_number: str | None, body: str, prov
         session.rollback()
         fresh = False
     recipient = _latest_recipient(from_number)
+    companion_ids: list[int] = []
+    if recipient is None:
+        recipient, companion_ids = _companion_recipient(from_number)
     traveller = session.get(Traveller, recipient.traveller_id) if recipient else None
     # the number we last wrote to may be a traveller's emergency contact, asked about them
     contact = (session.get(EmergencyContact, recipient.emergency_contact_id)
@@ -95,7 +129,13 @@ def process_inbound_sms(from_number: str, to_number: str | None, body: str, prov
         return _bilingual(lang, N_("Thank you. We have recorded that %(name)s needs help. A consular officer "
                                    "will follow up."), name=name)
     if intent in ("safe", "need_help"):
-        if fresh:
+        if fresh and companion_ids:
+            # a companion's number: their own answer, about them only
+            for companion_id in companion_ids:
+                record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False,
+                                reported_by="companion", reporter_name=_companion_name(companion_id),
+                                source_message=f"inbound:{inbound.id}", companion_id=companion_id)
+        elif fresh:
             # the number is the one we alerted: the traveller's own answer, from this reply
             record_response(recipient.incident_id, recipient.traveller_id, intent, "sms", commit=False,
                             reported_by="traveller", source_message=f"inbound:{inbound.id}")

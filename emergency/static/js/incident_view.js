@@ -124,6 +124,20 @@
     need_help: "stat-need-help", no_answer: "stat-no-answer",
     sent: "stat-sent", messages_sent: "stat-sent", pending: "stat-pending", failed: "stat-failed"
   };
+  // per person (travellers and their companions): stats.household
+  var householdIds = {
+    people: "stat-people", safe: "stat-people-safe", need_help: "stat-people-need-help",
+    no_answer: "stat-people-no-answer", covered_by_someone_else: "stat-people-covered"
+  };
+  function show(figures, names) {
+    if (!figures) { return; }
+    Object.keys(names).forEach(function (key) {
+      var el = document.getElementById(names[key]);
+      if (el && figures[key] !== undefined && el.textContent !== String(figures[key])) {
+        el.textContent = figures[key];
+      }
+    });
+  }
   var refreshing = false;  // one request at a time: a slow count must not pile requests up
   function refresh() {
     if (document.hidden || refreshing) { return; }
@@ -132,12 +146,8 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (stats) {
         if (!stats) { return; }
-        Object.keys(ids).forEach(function (key) {
-          var el = document.getElementById(ids[key]);
-          if (el && stats[key] !== undefined && el.textContent !== String(stats[key])) {
-            el.textContent = stats[key];
-          }
-        });
+        show(stats, ids);
+        show(stats.household, householdIds);
       })
       .catch(function () { /* try again next time */ })
       .then(function () { refreshing = false; });

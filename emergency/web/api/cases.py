@@ -13,9 +13,11 @@ from emergency.core.i18n_errors import translate
 from emergency.core.models import Case, CaseEvent
 from emergency.core.timeutil import iso_utc
 from emergency.services import case_queue, cases
+from emergency.services.households import household
 from emergency.services.responses import latest_response
 from emergency.web.api.blueprint import bp
 from emergency.web.api.errors import error_response, json_body
+from emergency.web.api.incidents import person_json
 from emergency.web.api.traveller_payload import traveller_json
 
 PATCHABLE = ("status", "assignee_id", "priority")
@@ -40,8 +42,11 @@ def _event_json(event: CaseEvent) -> dict:
         "source": event.source, "from_status": event.from_status, "to_status": event.to_status,
         "assignee_id": event.assignee_id, "priority": event.priority, "method": event.method,
         "outcome": event.outcome, "note": event.note, "unverified": event.unverified,
-        "answer": None if response is None else {"status": response.status, "channel": response.channel,
-                                                  "message": response.message},
+        "answer": None if response is None else {
+            "status": response.status, "channel": response.channel, "message": response.message,
+            "reported_by": response.reported_by, "companion_id": response.companion_id,
+            "companion_name": (f"{response.companion.given_name} {response.companion.family_name}"
+                               if response.companion else None)},
     }
 
 
@@ -61,6 +66,7 @@ def _case_detail(case: Case) -> dict:
             "latest_answer": None if answer is None else {
                 "status": answer.status, "channel": answer.channel, "message": answer.message,
                 "received_at": iso_utc(answer.received_at)},
+            "household": [person_json(p) for p in household(case.incident_id, case.traveller_id)],
             "events": [_event_json(e) for e in reversed(case.events)]}
 
 

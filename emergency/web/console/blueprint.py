@@ -71,7 +71,33 @@ def _helpers():
         return _(text) if text else ""
 
     return {"lang_url": lang_url, "status_label": status_label, "can": can,
-            "translate_text": translate_text}
+            "translate_text": translate_text, "provenance": provenance}
+
+
+def reporter_label(reported_by: str, reporter_name: str | None, traveller_name: str) -> str:
+    """Who gave an answer, in a sentence: the traveller's name, the officer, the companion."""
+    if reported_by == "traveller":
+        return traveller_name
+    if reported_by == "officer":
+        return _("officer %(name)s", name=reporter_name) if reporter_name else _("an officer")
+    if reported_by == "companion":
+        return reporter_name or _("a companion")
+    return _("an unverified report")
+
+
+def provenance(person, traveller_name: str) -> str:
+    """Where a household member's status comes from (`households.Person`): their own answer,
+    someone's answer for them by name, or the traveller's answer covering them."""
+    if person.basis == "own":
+        return _("own answer")
+    if person.basis == "covered":
+        return _("covered by %(name)s's answer", name=traveller_name)
+    if person.basis == "for":
+        answer = person.answer
+        return _("reported by %(reporter)s for %(person)s",
+                 reporter=reporter_label(answer.reported_by, answer.reporter_name, traveller_name),
+                 person=person.name)
+    return ""
 
 
 def is_safe_next(target: str | None) -> bool:

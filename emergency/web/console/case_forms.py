@@ -49,7 +49,10 @@ class CaseContactForm(FlaskForm):
 
 
 class PhoneAnswerForm(FlaskForm):
-    status = RadioField(_l("The traveller says they are"), choices=_choices(ANSWER_LABELS),
+    # "" is the traveller; the view adds their companions. Which ids are acceptable is the
+    # service's to say (`phone_answers`), so the choice is not checked here.
+    person = SelectField(_l("For"), choices=[], validate_choice=False)
+    status = RadioField(_l("They say they are"), choices=_choices(ANSWER_LABELS),
                         validators=[DataRequired()])
     message = TextAreaField(_l("What they said (optional)"), validators=[Optional(), Length(max=NOTE_MAX)],
                             render_kw={"rows": 2})
@@ -57,6 +60,22 @@ class PhoneAnswerForm(FlaskForm):
 
 FORMS = {"status": CaseStatusForm, "assign": CaseAssignForm, "priority": CasePriorityForm,
          "note": CaseNoteForm, "contact": CaseContactForm, "answer": PhoneAnswerForm}
+
+
+def person_choices(traveller) -> list[tuple[str, str]]:
+    """Whom an officer may record an answer for: the traveller ("") and each companion on
+    their registration (by id)."""
+    return [("", traveller.full_name)] + [(str(c.id), f"{c.given_name} {c.family_name}")
+                                          for c in traveller.companions]
+
+
+def companion_choice(value: str | None):
+    """The companion id a `person` field names: None for the traveller, an int for a
+    companion, or the raw text (which the service refuses) when it is neither."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    return int(value) if value.isdigit() else value
 
 
 def action_form(name: str, blank: bool = False) -> FlaskForm:

@@ -22,6 +22,7 @@ from emergency.core.models import Case
 from emergency.core.timeutil import as_utc
 from emergency.services import case_queue, cases
 from emergency.services import incidents as incident_service
+from emergency.services.households import household
 from emergency.services.phone_answers import record_phone_answer
 from emergency.services.responses import latest_response
 from emergency.web.console.case_forms import (
@@ -31,6 +32,8 @@ from emergency.web.console.case_forms import (
     OUTCOME_LABELS,
     PRIORITY_LABELS,
     action_form,
+    companion_choice,
+    person_choices,
 )
 
 bp = Blueprint("cases", __name__)
@@ -107,6 +110,7 @@ def queue():
 @role_required("viewer")
 def case_page(case_id: int):
     case = _case_or_404(case_id)
+    people = household(case.incident_id, case.traveller_id)
     audit.record("traveller.viewed", "traveller", case.traveller_id, via="case", case_id=case.id)
     db_session().commit()
     forms = {name: action_form(name, blank=True) for name in ("status", "assign", "priority", "note",
@@ -116,10 +120,11 @@ def case_page(case_id: int):
     forms["assign"].assignee.data = str(case.assignee_id or "")
     forms["priority"].priority.data = case.priority
     traveller = case.traveller
+    forms["answer"].person.choices = person_choices(traveller)
     return render_template(
         "console/case.html", case=case, t=traveller, forms=forms,
         location=case_queue.latest_stop(traveller), answer=latest_response(case.incident_id, traveller.id),
-        waiting=case_queue.waiting_seconds(case), open_for=_seconds_since(case.opened_at))
+        waiting=case_queue.waiting_seconds(case), open_for=_seconds_since(case.opened_at), people=people)
 
 
 def _seconds_since(moment: datetime) -> int:
@@ -155,6 +160,8 @@ def act(case_id: int, action: str):
         form.status.choices = list(CASE_STATUS_LABELS.items())
     elif action == "assign":
         form.assignee.choices = _assignee_choices()
+    elif action == "answer":
+        form.person.choices = person_choices(case.traveller)
     if not form.validate_on_submit():
         db_session().rollback()
         return _refused(case, _form_errors(form) or _("Please fill in the form."))
@@ -186,4 +193,5 @@ def _apply(case: Case, action: str, form, user) -> bool:
     if action == "contact":
         cases.record_contact(case, form.method.data, form.outcome.data, form.note.data, user)
         return True
-    return record_phone_answer(case, form.status.data, form.message.data, user)
+    return record_phone_answer(case, form.status.data, form.message.data, user,
+                               companion_id=companion_choice(form.person.data))

@@ -6,21 +6,26 @@ validate, commit and audit, and show errors in the reader's language.
 """
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from common.clock import utcnow
-from emergency.core.auth import role_required
+from emergency.core.auth import acting_user, role_required
+from emergency.core.database import db_session
 from emergency.core.i18n import current_language
 from emergency.core.i18n_errors import translate
 from emergency.core.models import Incident
 from emergency.services import alerts as alert_service
 from emergency.services import checkin_reports, dashboard, followup, incidents
+from emergency.services.cases import CaseError
+from emergency.services.phone_answers import CONSOLE, record_officer_answer
 from emergency.web.console.blueprint import bp, get_incident_or_404
+from emergency.web.console.case_forms import action_form, companion_choice, person_choices
 from emergency.web.console.forms import AlertForm, FollowupPlanForm, IncidentForm, PostForm
 from emergency.web.console.incident_map import page_parts
 from geo.errors import GeoError
+from registry.models import Traveller
 
 PREVIEW_LIMIT = 50  # rows shown while drawing a zone
 MAP_LIMIT = 500  # travellers pinned on an incident's map
@@ -116,6 +121,34 @@ def close_incident(incident_id: int):
             incidents.close_incident(incident)
             flash(_("Incident closed."), "success")
     return redirect(url_for("console.incident", incident_id=incident.id))
+
+
+@bp.post("/incidents/<int:incident_id>/travellers/<int:traveller_id>/answer")
+@role_required("coordinator")
+def record_answer(incident_id: int, traveller_id: int):
+    """An officer records an answer for a traveller on this incident, or for a companion on
+    their registration (a "need help" opens the traveller's case). Anyone else is refused."""
+    incident = get_incident_or_404(incident_id)
+    traveller = db_session().get(Traveller, traveller_id)
+    if traveller is None:
+        abort(404)
+    form = action_form("answer")
+    form.person.choices = person_choices(traveller)
+    back = redirect(url_for("console.incident", incident_id=incident.id, _anchor="recipients"))
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors if e)
+              or _("Please fill in the form."), "error")
+        return back
+    try:
+        _response, added = record_officer_answer(incident.id, traveller.id, form.status.data, form.message.data,
+                                                 acting_user(), companion_id=companion_choice(form.person.data),
+                                                 channel=CONSOLE)
+    except CaseError as err:
+        db_session().rollback()
+        flash(translate(err), "error")
+        return back
+    flash(_("Answer recorded.") if added else _("Nothing changed."), "success" if added else "info")
+    return back
 
 
 def incident_view_context(incident: Incident) -> dict:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from emergency.core.models import Alert
+from notify.models import Delivery
 from tests.emergency.provider_helpers import provider_config, send_alert, start_fakes
 
 
@@ -35,6 +36,9 @@ def test_english_and_french_travellers_share_one_request_and_read_their_own_lang
         alert.incident_id  # loaded while the session is open
         texts = {lang: (getattr(alert, f"subject_{lang}"), getattr(alert, f"body_{lang}").split("\n")[0])
                  for lang in ("en", "fr")}
+        # each email's links name the delivery that carried them
+        deliveries = dict(db_session().execute(select(Delivery.recipient_id, Delivery.id).where(
+            Delivery.campaign_id == alert_id, Delivery.channel == "email")).all())
     assert len(sendgrid.mails) == 1 and len(sendgrid.rendered) == 3
     read = {m["to"]: m for m in sendgrid.rendered}
     for address, lang, other in (("zoe@example.org", "fr", "en"), ("ann@example.org", "en", "fr"),
@@ -48,6 +52,6 @@ def test_english_and_french_travellers_share_one_request_and_read_their_own_lang
         with app.test_request_context():
             from emergency.services.safety_links import response_urls
 
-            own = response_urls(alert.incident_id, ids[address])
+            own = response_urls(alert.incident_id, ids[address], deliveries[ids[address]])
         assert own["safe_url"] in text and own["safe_url"] in message["html"]  # their own links
         assert "-safe_url-" not in text and "-body_text-" not in (message["html"] or "")
