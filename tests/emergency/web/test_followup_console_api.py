@@ -193,7 +193,7 @@ def test_a_contacts_link_answers_for_the_traveller_in_the_contacts_name_and_lang
         mary = db.scalar(select(EmergencyContact).where(EmergencyContact.traveller_id == ann.id))
         from emergency.services.safety_links import response_urls
 
-        page_url = response_urls(incident, ann.id, mary.id)["page_url"]
+        page_url = response_urls(incident, ann.id, contact_id=mary.id)["page_url"]
         ann_id = ann.id
     path = page_url.split("consular.test", 1)[1]
     page = client.get(path).get_data(as_text=True)
@@ -214,5 +214,5 @@ def test_a_contacts_link_for_another_travellers_contact_is_refused(client, app, 
         mary = db.scalar(select(EmergencyContact))
         from emergency.services.safety_links import response_urls
 
-        path = response_urls(incident, bob.id, mary.id)["page_url"].split("consular.test", 1)[1]
+        path = response_urls(incident, bob.id, contact_id=mary.id)["page_url"].split("consular.test", 1)[1]
     assert client.get(path).status_code == 404

@@ -415,11 +415,13 @@ def test_a_link_made_before_links_named_their_message_still_works(client, app, l
         from emergency.services.safety_links import _serializer
 
         old = _serializer().dumps([incident_id, people["ann"]["id"]])
-        odd = _serializer().dumps([incident_id, people["ann"]["id"], 1, 2])
+        odd = [_serializer().dumps(payload) for payload in (
+            [incident_id, people["ann"]["id"], 1, 2, 3], [incident_id, people["ann"]["id"], "1"],
+            [incident_id, people["ann"]["id"], None], [incident_id, people["ann"]["id"], 1, None])]
     assert client.get(f"/r/{old}/safe").status_code == 200
     assert client.post(f"/r/{old}", data={"answer": "safe", "via": "link"}).status_code == 200
     assert [(r.channel, r.source_message) for r in responses(app)] == [("link", None)]
-    assert client.get(f"/r/{odd}").status_code == 400
+    assert [client.get(f"/r/{token}").status_code for token in odd] == [400, 400, 400, 400]
 
 
 def test_a_household_where_a_companion_needs_help_comes_first(client, app, lisbon):
