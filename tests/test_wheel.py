@@ -1,7 +1,7 @@
 """The wheel works: built from this checkout and installed (not editable) into a fresh
 virtualenv with the pinned dependencies, it migrates a database and serves the public and
 console pages in English and French, from a directory where nothing of the checkout can be
-imported. It ships the five packages with their data (templates, translations, static
+imported. It ships the six packages with their data (templates, translations, static
 assets, migrations, the OpenAPI document, the country layer) and none of the development
 folders (devtools, tests, bench, tools).
 
@@ -23,7 +23,7 @@ import pytest
 pytestmark = pytest.mark.wheel
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("common", "emergency", "registry", "geo", "notify")
+PACKAGES = ("common", "emergency", "registry", "geo", "notify", "cap")
 NOT_SHIPPED = ("devtools", "tests", "bench", "tools")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The wheel is built from a copy of the checkout without version control, virtualenvs,
@@ -134,7 +134,7 @@ def test_the_wheel_ships_the_packages_and_their_data_and_nothing_else(built):
     assert not missing_templates, f"templates missing from the wheel: {sorted(missing_templates)[:20]}"
     for data in ("emergency/translations/fr/LC_MESSAGES/messages.mo", "emergency/translations/fr/LC_MESSAGES/messages.po",
                  "emergency/core/migrations/script.py.mako", "emergency/web/api/openapi.yaml",
-                 "geo/data/countries.geojson.gz", "emergency/static/css/public.css"):
+                 "geo/data/countries.geojson.gz", "cap/schema/CAP-v1.2.xsd", "emergency/static/css/public.css"):
         assert data in names
 
 

@@ -224,6 +224,13 @@ SETTINGS: tuple[Setting, ...] = (
     # alert by email and SMS: one loss in 140,000 alerts). The backoff (DELIVERY_RETRY_BASE
     # doubling up to DELIVERY_RETRY_CAP) puts the twentieth attempt about an hour after the first.
     Setting("DELIVERY_MAX_ATTEMPTS", INT, 20, "sends of one message before it is given up", check=POSITIVE),
+    Setting("CAP_SENDER", STR, "consular.example", "sender of the CAP alerts we publish (an address or a domain)"),
+    Setting("CAP_IDENTIFIER_PREFIX", STR, "urn:consular.example:alert", "our CAP alerts' identifiers: prefix:alert-id",
+            check=Check(lambda v: not re.search(r"[\s,<&]", v),
+                        {"str": N_("%(name)s must not contain spaces, commas, < or &, not %(value)s.")})),
+    Setting("CAP_GEOCODE_MAP", STR, None, "GeoJSON of CAP-CP location codes (feature id or properties.code) "
+            "used for CAP areas without a polygon or circle"),
+    Setting("TRIGGER_HMAC_SECRET", STR, None, "shared secret of X-Signature: sha256=... on POST /api/v1/triggers"),
     Setting("DELIVERY_STALE_SECONDS", INT, 900, "age of a claim that belongs to a dead worker; above JOB_TIMEOUT",
             check=POSITIVE),
 )

@@ -98,6 +98,9 @@ class Incident(AppBase):
     zones: Mapped[list["IncidentZone"]] = relationship(
         back_populates="incident", order_by="(IncidentZone.severity, IncidentZone.id)",
         cascade="all, delete-orphan", passive_deletes=True)
+    cap_messages: Mapped[list["CapMessage"]] = relationship(
+        back_populates="incident", order_by="(CapMessage.received_at, CapMessage.id)",
+        cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (CheckConstraint("status IN ('active','closed')", name="status"),)
 
@@ -123,6 +126,44 @@ class IncidentZone(AppBase):
     incident: Mapped[Incident] = relationship(back_populates="zones")
 
     __table_args__ = (CheckConstraint("severity >= 1", name="severity"),)
+
+
+CAP_ACTIONS = ("opened", "updated", "cancelled", "recorded")
+
+
+class CapMessage(AppBase):
+    """One CAP message that opened or acted on an incident (see services.cap_in).
+
+    (sender, identifier) is CAP's own key of a message: a later Update or Cancel names its
+    predecessors by it in <references>, which is how it finds the incident, and the unique
+    constraint makes a message posted twice (a retrying trigger, two feeds) act once.
+    `action` is what it did: opened the draft, updated its zone and texts, cancelled it, or
+    only `recorded` (an update or cancel that came after an alert went out: the coordinator
+    decides). `notes` are codes the incident page explains (a language missing, ...);
+    `texts` the draft alert's wording taken from the message, in both languages where given."""
+
+    __tablename__ = "cap_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(255))
+    identifier: Mapped[str] = mapped_column(String(255))
+    sent: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_text: Mapped[str] = mapped_column(String(40))  # as the message wrote it
+    status: Mapped[str] = mapped_column(String(10))  # Actual (others are refused)
+    msg_type: Mapped[str] = mapped_column(String(8))  # Alert | Update | Cancel
+    source: Mapped[str] = mapped_column(String(300))  # "upload", "api", a feed's URL
+    action: Mapped[str] = mapped_column(String(10))
+    notes: Mapped[list | None] = mapped_column(JSON)
+    texts: Mapped[dict | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="cap_messages")
+
+    __table_args__ = (
+        CheckConstraint("action IN ('opened','updated','cancelled','recorded')", name="action"),
+        UniqueConstraint("sender", "identifier", name="uq_cap_messages_once"),
+    )
 
 
 ALERT_STATES = ("draft", "approved", "sending", "sent")

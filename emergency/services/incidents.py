@@ -241,8 +241,10 @@ def preview(zone, start: datetime, end: datetime | None, limit: int = 50, lang: 
     }
 
 
-def create_incident(title: str, zone, starts_at: datetime, ends_at: datetime | None) -> Incident:
-    """Store an incident with one zone (a Zone) or severity rings (a list of ZoneSpec)."""
+def create_incident(title: str, zone, starts_at: datetime, ends_at: datetime | None, commit: bool = True) -> Incident:
+    """Store an incident with one zone (a Zone) or severity rings (a list of ZoneSpec).
+
+    `commit=False` only flushes, for a caller that stores more with it in one transaction."""
     title = (title or "").strip()
     if not title:
         raise WindowError(N_("A title is required."), field="title")
@@ -272,7 +274,8 @@ def create_incident(title: str, zone, starts_at: datetime, ends_at: datetime | N
     session.flush()
     audit.record("incident.created", "incident", incident.id, zone_kind=(first.source() or {}).get("kind"),
                  zones=len(specs), repaired=any(s.zone.repaired for s in specs))
-    session.commit()
+    if commit:
+        session.commit()
     return incident
 
 

@@ -5,10 +5,10 @@ message in the language of Accept-Language. Documented in openapi.yaml (served b
 One module per resource; `blueprint.bp` ("api") carries the incident, alert, case, on-call and
 traveller routes, which its modules add when this package imports them.
 """
-from emergency.web.api import alerts, cases, followup, incidents, oncall, openapi, travellers
+from emergency.web.api import alerts, cap, cases, followup, incidents, oncall, openapi, travellers
 from emergency.web.api.advisories import bp as advisories_bp
 from emergency.web.api.blueprint import bp
 from emergency.web.api.partners import bp as partners_bp
 
-ROUTE_MODULES = (openapi, travellers, incidents, alerts, followup, cases, oncall)
+ROUTE_MODULES = (openapi, travellers, incidents, alerts, followup, cap, cases, oncall)
 BLUEPRINTS = (bp, travellers.search_bp, advisories_bp, partners_bp)

@@ -36,6 +36,12 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+class CapUploadForm(FlaskForm):
+    """A CAP 1.2 message (an .xml or .cap file) that opens or updates a draft incident."""
+
+    cap_file = FileField(_l("CAP message"), render_kw={"accept": ".xml,.cap,application/cap+xml,application/xml,text/xml"})
+
+
 class PostForm(FlaskForm):
     """A button-only form (logout, approve, send, close): it carries the CSRF token."""
 

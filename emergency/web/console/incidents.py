@@ -17,12 +17,12 @@ from emergency.core.i18n import current_language
 from emergency.core.i18n_errors import translate
 from emergency.core.models import Incident
 from emergency.services import alerts as alert_service
-from emergency.services import checkin_reports, dashboard, followup, incidents
+from emergency.services import cap_in, checkin_reports, dashboard, followup, incidents
 from emergency.services.cases import CaseError
 from emergency.services.phone_answers import CONSOLE, record_officer_answer
 from emergency.web.console.blueprint import bp, get_incident_or_404
 from emergency.web.console.case_forms import action_form, companion_choice, person_choices
-from emergency.web.console.forms import AlertForm, FollowupPlanForm, IncidentForm, PostForm
+from emergency.web.console.forms import AlertForm, CapUploadForm, FollowupPlanForm, IncidentForm, PostForm
 from emergency.web.console.incident_map import page_parts
 from geo.errors import GeoError
 from registry.models import Traveller
@@ -78,7 +78,46 @@ def new_incident():
                 return redirect(url_for("console.incident", incident_id=incident.id))
         flash(_("The incident was not created. Please correct the errors below."), "error")
     status = 400 if request.method == "POST" else 200
-    return render_template("console/incident_new.html", form=form, errors=errors), status
+    return render_template("console/incident_new.html", form=form, errors=errors, cap_form=CapUploadForm()), status
+
+
+@bp.post("/incidents/from-cap")
+@role_required("coordinator")
+def incident_from_cap():
+    """A CAP message uploaded by a coordinator: opens (or updates) a draft incident, or the
+    new-incident page shows every reason it was refused."""
+    cap_form = CapUploadForm()
+    reasons: list[dict] = []
+    if cap_form.validate_on_submit():
+        upload = cap_form.cap_file.data
+        data = upload.read(cap_in.max_bytes() + 1) if upload else b""
+        if not data:
+            reasons = [{"path": "", "message": _("Choose a CAP file to upload.")}]
+        else:
+            result = cap_in.ingest(data, "upload")
+            if not result.refused:
+                flash(_cap_flash(result.status), "success")
+                for note in (n for o in result.outcomes for n in o.notes if n in cap_in.NOTES):
+                    flash(_(cap_in.NOTES[note]), "info")
+                return redirect(url_for("console.incident", incident_id=result.incident_id))
+            reasons = [{"path": r.path, "message": translate(r)} for r in result.reasons]
+    flash(_("The CAP message was refused."), "error")
+    form = IncidentForm(formdata=None)
+    form.starts_at.data = utcnow().strftime("%Y-%m-%dT%H:%M")
+    return render_template("console/incident_new.html", form=form, errors={}, cap_form=cap_form,
+                           cap_reasons=reasons), 400
+
+
+def _cap_flash(status: str) -> str:
+    if status == "opened":
+        return _("The CAP message opened this draft incident.")
+    if status == "updated":
+        return _("The CAP message updated this incident.")
+    if status == "cancelled":
+        return _("The CAP message cancelled this incident; it is closed.")
+    if status == "duplicate":
+        return _("This CAP message was already received; here is its incident.")
+    return _("The CAP message was recorded on this incident.")
 
 
 @bp.post("/incidents/preview")
@@ -157,9 +196,11 @@ def incident_view_context(incident: Incident) -> dict:
     recipients = dashboard.recipient_rows(incident, limit=RECIPIENT_LIMIT)
     parts = page_parts(incident, limit=MAP_LIMIT, lang=current_language())
     alerts = [{"alert": a, "needs_approval": alert_service.needs_approval(a)} for a in incident.alerts]
+    texts = {**alert_service.default_texts(incident), **(cap_in.draft_texts(incident) or {})}
     return {
         "incident": incident, "stats": stats, "recipients": recipients, **parts, "alerts": alerts,
-        "form": AlertForm(formdata=None, data={**alert_service.default_texts(incident), "kind": "safety_check"}),
+        "form": AlertForm(formdata=None, data={**texts, "kind": "safety_check"}),
+        "cap_messages": incident.cap_messages, "cap_notes": cap_in.NOTES,
         "kind_texts": alert_service.all_default_texts(incident),
         "messages_to_read": dashboard.messages_to_read(incident),
         "checkin_reports": checkin_reports.report_rows(incident.id),
