@@ -28,7 +28,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     """Build the application; `config_overrides` wins over the environment (tests use it)."""
     from emergency import cli
     from emergency.core import audit, auth, config, database, i18n, rate_limits, security
-    from emergency.jobs import runner
+    from emergency.jobs import feeds, runner
     from emergency.web import api, console, public, webhooks
     from emergency.web.api import errors as api_errors
 
@@ -45,6 +45,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     security.init_app(app)
     auth.init_app(app)
     runner.init_app(app)
+    feeds.init_app(app)
     audit.init_app(app)
     rate_limits.init_app(app)
     for blueprint in (*console.BLUEPRINTS, *public.BLUEPRINTS):

@@ -64,11 +64,11 @@ def worker(burst: bool, simple: bool, queue_names: str | None):
 @click.command("cron")
 @with_appcontext
 def cron():
-    """RQ's cron scheduler: periodic jobs (re-queueing delivery batches a lost job left behind)."""
+    """RQ's cron scheduler: periodic jobs (re-queueing delivery batches a lost job left behind, polling hazard feeds)."""
     from redis import Redis
     from rq.cron import CronScheduler
 
-    from emergency.jobs import fanout, maintenance
+    from emergency.jobs import fanout, feeds, maintenance
 
     url = current_app.config["REDIS_URL"]
     if not url:
@@ -76,6 +76,8 @@ def cron():
     scheduler = CronScheduler(connection=Redis.from_url(url))
     scheduler.register(fanout.sweep_deliveries, queue_name="alerts", interval=60)
     scheduler.register(maintenance.purge_old_records, queue_name="default", cron="17 3 * * *")
+    # Hazard feeds on the alerts queue: a new earthquake must not wait behind routine mail.
+    scheduler.register(feeds.poll_all, queue_name="alerts", interval=current_app.config["FEED_POLL_SECONDS"])
     scheduler.start()
 
 
