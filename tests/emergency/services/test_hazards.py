@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from emergency.core.models import Alert, AuditEntry, Feed, Hazard, Incident, StaffNotification, TriggerFiring, User
 from hazards.events import HazardEvent
 from tests.conftest import stop
-from tests.hazards.conftest import fake_feeds  # noqa: F401 (fixture)
 from tests.emergency.services.test_staff_notifications import outbox, put_on_call, set_language
+from tests.hazards.fake_feeds import FakeFeeds
 
 CORA, ADMIN = "coordinator@example.org", "admin@example.org"
 LISBON = (38.72, -9.14)
@@ -56,6 +56,13 @@ def count(app, model, *where):
 
     with app.app_context():
         return db_session().scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+def fake_feeds():
+    feeds = FakeFeeds().start()
+    yield feeds
+    feeds.stop()
 
 
 @pytest.fixture
