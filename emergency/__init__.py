@@ -69,13 +69,17 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
 def _start_embedded_cron(app: Flask) -> None:
     """The embedded runner's `emergency cron`: a lost follow-up tick is swept up within a
-    minute. Started by the first request, so only a process that serves pages runs it (not
-    every CLI command or script that builds an application)."""
+    minute, and the hazard feeds are polled every FEED_POLL_SECONDS (when FEED_POLLING is on).
+    Started by the first request, so only a process that serves pages runs it (not every CLI
+    command or script that builds an application)."""
     started = threading.Lock()
 
     @app.before_request
     def start_cron_once():
         if started.acquire(blocking=False):
-            from emergency.jobs import followup
+            from emergency.jobs import feeds, followup
 
-            app.extensions["jobs"].every(60, followup.sweep_due, "followup-sweep", queue="alerts")
+            jobs = app.extensions["jobs"]
+            jobs.every(60, followup.sweep_due, "followup-sweep", queue="alerts")
+            if app.config.get("FEED_POLLING"):
+                jobs.every(app.config["FEED_POLL_SECONDS"], feeds.poll_all, "feed-poll", queue="alerts")

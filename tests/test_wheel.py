@@ -23,7 +23,7 @@ import pytest
 pytestmark = pytest.mark.wheel
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("common", "emergency", "registry", "geo", "notify", "cap")
+PACKAGES = ("common", "emergency", "registry", "geo", "notify", "cap", "hazards")
 NOT_SHIPPED = ("devtools", "tests", "bench", "tools")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The wheel is built from a copy of the checkout without version control, virtualenvs,

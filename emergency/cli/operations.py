@@ -65,11 +65,11 @@ def worker(burst: bool, simple: bool, queue_names: str | None):
 @with_appcontext
 def cron():
     """RQ's cron scheduler: periodic jobs (re-queueing delivery batches a lost job left behind,
-    follow-up rounds whose scheduled job was lost)."""
+    follow-up rounds whose scheduled job was lost, polling hazard feeds)."""
     from redis import Redis
     from rq.cron import CronScheduler
 
-    from emergency.jobs import fanout, followup, maintenance
+    from emergency.jobs import fanout, feeds, followup, maintenance
 
     url = current_app.config["REDIS_URL"]
     if not url:
@@ -78,6 +78,8 @@ def cron():
     scheduler.register(fanout.sweep_deliveries, queue_name="alerts", interval=60)
     scheduler.register(followup.sweep_due, queue_name="alerts", interval=60)
     scheduler.register(maintenance.purge_old_records, queue_name="default", cron="17 3 * * *")
+    # Hazard feeds on the alerts queue: a new earthquake must not wait behind routine mail.
+    scheduler.register(feeds.poll_all, queue_name="alerts", interval=current_app.config["FEED_POLL_SECONDS"])
     scheduler.start()
 
 

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from functools import wraps
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
@@ -101,9 +101,12 @@ def api_role_required(role: str):
 
 
 def acting_user() -> User | None:
-    """The user behind this request, from the API token or the console session."""
+    """The user behind this request, from the API token or the console session; None in a
+    background job (no request), such as a trigger rule acting on a feed's event."""
     if g.get("api_user") is not None:
         return g.api_user
+    if not has_request_context():
+        return None
     return current_user if current_user.is_authenticated else None
 
 

@@ -233,6 +233,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRIGGER_HMAC_SECRET", STR, None, "shared secret of X-Signature: sha256=... on POST /api/v1/triggers"),
     Setting("DELIVERY_STALE_SECONDS", INT, 900, "age of a claim that belongs to a dead worker; above JOB_TIMEOUT",
             check=POSITIVE),
+    Setting("FEED_POLL_SECONDS", INT, 60, "seconds between two polls of every hazard feed", check=POSITIVE),
+    Setting("FEED_TIMEOUT", FLOAT, 20.0, "seconds one hazard feed request may take", check=POSITIVE),
+    Setting("FEED_POLLING", BOOL, True, "poll the hazard feeds (thread mode: a timer in the web process; rq: emergency cron)"),
+    Setting("HAZARD_EQ_RADIUS", STR, "50,2", "earthquake zone radius: base_km at M5,factor per magnitude unit[,min_km,max_km]"),
+    Setting("HAZARD_CORRIDOR_KM", FLOAT, 150.0, "half-width of a cyclone track's corridor (km)", check=POSITIVE),
+    Setting("HAZARD_GEOCODE_FILE", STR, None, "JSON file mapping CAP geocodes (\"valueName:value\") to GeoJSON or country codes"),
 )
 
 # Not from the environment: the same in every deployment.

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -439,7 +440,7 @@ class CaseEvent(AppBase):
     )
 
 
-STAFF_NOTIFICATION_KINDS = ("case_opened", "case_reopened", "approval_requested")
+STAFF_NOTIFICATION_KINDS = ("case_opened", "case_reopened", "approval_requested", "rule_fired", "hazard_withdrawn")
 STAFF_NOTIFICATION_STATES = ("pending", "sending", "sent", "failed")
 
 
@@ -458,7 +459,7 @@ class StaffNotification(AppBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
-    object_type: Mapped[str] = mapped_column(String(10))  # case | alert
+    object_type: Mapped[str] = mapped_column(String(10))  # case | alert | hazard
     object_id: Mapped[int] = mapped_column(Integer)
     event_id: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(5))  # email | sms
@@ -475,7 +476,8 @@ class StaffNotification(AppBase):
     user: Mapped[User] = relationship()
 
     __table_args__ = (
-        CheckConstraint("kind IN ('case_opened','case_reopened','approval_requested')", name="kind"),
+        CheckConstraint("kind IN ('case_opened','case_reopened','approval_requested','rule_fired','hazard_withdrawn')",
+                        name="kind"),
         CheckConstraint("channel IN ('email','sms')", name="channel"),
         CheckConstraint("status IN ('pending','sending','sent','failed')", name="status"),
         UniqueConstraint("user_id", "kind", "object_id", "event_id", "channel", name="uq_staff_notifications_once"),
@@ -525,3 +527,124 @@ class SigninToken(AppBase):
     traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+FEED_KINDS = ("usgs", "gdacs", "cap_index")
+HAZARD_SOURCES = ("usgs", "gdacs", "cap")
+HAZARD_STATES = ("active", "deleted", "cancelled")
+RULE_ACTIONS = ("notify", "draft", "send")
+
+
+class Feed(AppBase):
+    """A hazard feed polled by `emergency.jobs.feeds`, with its health: the conditional-GET
+    validators of its last answer, when it was last polled and last read without error, the
+    last error and how many polls in a row failed (the console shows it unhealthy)."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_ok_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('usgs','gdacs','cap_index')", name="kind"),)
+
+
+class Hazard(AppBase):
+    """One hazard event as a source reported it (unique per source and source id). The
+    same disaster from a second source points at the first with `merged_into_id`; the draft
+    incident a rule opened for it is `incident_id`. `summary` is the parsed event (no
+    personal data), `zone_geojson` its zone."""
+
+    __tablename__ = "hazard_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(10))
+    source_id: Mapped[str] = mapped_column(String(500))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(500))
+    magnitude: Mapped[float | None] = mapped_column(Float)
+    alert_level: Mapped[str | None] = mapped_column(String(10))
+    severity: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    countries: Mapped[list] = mapped_column(JSON, default=list)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[str] = mapped_column(String(300), default="")
+    summary: Mapped[dict] = mapped_column(JSON)
+    zone_geojson: Mapped[dict | None] = mapped_column(JSON)
+    zone_source: Mapped[dict | None] = mapped_column(JSON)
+    affected: Mapped[int | None] = mapped_column(Integer)  # travellers in the zone at the last count
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("hazard_events.id", ondelete="SET NULL"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    incident: Mapped[Incident | None] = relationship()
+    feed: Mapped[Feed | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_hazard_events_source"),
+        CheckConstraint("status IN ('active','deleted','cancelled')", name="status"),
+        CheckConstraint("source IN ('usgs','gdacs','cap')", name="source"),
+        Index("ix_hazard_events_kind_time", "kind", "occurred_at"),
+    )
+
+
+class TriggerRule(AppBase):
+    """When a hazard event matches (source, kinds, thresholds, countries) and affects at
+    least `min_affected` registered travellers, do `action`: tell the on-call officers,
+    open a draft incident with a draft safety check, or send it. `send` runs only while an
+    administrator has set `auto_send_allowed`; it still goes through approval."""
+
+    __tablename__ = "trigger_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(10), default="any")  # any | usgs | gdacs | cap
+    kinds: Mapped[list] = mapped_column(JSON, default=list)  # empty: every kind
+    min_magnitude: Mapped[float | None] = mapped_column(Float)
+    min_alert_level: Mapped[str | None] = mapped_column(String(10))  # green | yellow | orange | red
+    min_severity: Mapped[str | None] = mapped_column(String(20))  # CAP: Minor | Moderate | Severe | Extreme
+    countries: Mapped[list] = mapped_column(JSON, default=list)  # ISO alpha-2; empty: anywhere
+    min_affected: Mapped[int] = mapped_column(Integer, default=1)
+    action: Mapped[str] = mapped_column(String(10), default="notify")
+    auto_send_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("action IN ('notify','draft','send')", name="action"),
+        CheckConstraint("source IN ('any','usgs','gdacs','cap')", name="source"),
+        CheckConstraint("min_affected >= 0", name="min_affected"),
+    )
+
+
+class TriggerFiring(AppBase):
+    """A rule fired for an event: once per (rule, event), whatever the number of polls."""
+
+    __tablename__ = "trigger_firings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("trigger_rules.id", ondelete="CASCADE"))
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard_events.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    affected: Mapped[int] = mapped_column(Integer, default=0)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("rule_id", "hazard_id", name="uq_trigger_firings_once"),)

@@ -31,7 +31,17 @@ from common.clock import utcnow
 from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
-from emergency.core.models import ROLE_RANK, Alert, AuditEntry, Case, CaseEvent, StaffNotification, User
+from emergency.core.models import (
+    ROLE_RANK,
+    Alert,
+    AuditEntry,
+    Case,
+    CaseEvent,
+    Hazard,
+    StaffNotification,
+    TriggerFiring,
+    User,
+)
 from emergency.services.errors import ServiceError
 from notify.providers.base import EmailBatch, EmailRecipient, SendResult, SmsMessage
 from notify.segments import gsm_safe
@@ -40,7 +50,8 @@ from registry.validation import normalise_phone
 
 ON_CALL_ROLE = "coordinator"  # who may be on call, see the list and change it
 APPROVER_ROLE = "approver"
-KINDS = ("case_opened", "case_reopened", "approval_requested")
+KINDS = ("case_opened", "case_reopened", "approval_requested", "rule_fired", "hazard_withdrawn")
+HAZARD_KINDS = ("rule_fired", "hazard_withdrawn")
 CASE_KINDS = {"opened": "case_opened", "reopened": "case_reopened"}  # case event kind -> notification kind
 RECENT = 50  # notifications the on-call page lists
 _ERROR_MAX = 2000
@@ -155,6 +166,7 @@ class Event:
     count: int = 0
     author_id: int | None = None
     no_approver: bool = False
+    action: str = ""  # rule_fired: notify | draft | send
 
 
 def load_event(session: Session, kind: str, object_id: int, event_id: int) -> Event | None:
@@ -180,14 +192,41 @@ def load_event(session: Session, kind: str, object_id: int, event_id: int) -> Ev
                      public_url("console.incident", incident_id=alert.incident_id, _anchor=f"alert-{alert.id}"),
                      alert.incident.title, name=(author.name or author.email) if author else "",
                      count=int((entry.details or {}).get("recipients") or 0), author_id=alert.created_by_id)
+    if kind in HAZARD_KINDS:
+        return _hazard_event(session, kind, object_id, event_id)
     raise ValueError(f"unknown notification kind {kind!r}")
+
+
+def _hazard_event(session: Session, kind: str, hazard_id: int, event_id: int) -> Event | None:
+    """A rule that fired for a hazard (event_id: the firing), or a hazard its source
+    withdrew (event_id: the audit entry)."""
+    hazard = session.get(Hazard, hazard_id)
+    if hazard is None:
+        return None
+    if kind == "rule_fired":
+        firing = session.get(TriggerFiring, event_id)
+        if firing is None or firing.hazard_id != hazard.id:
+            return None
+        incident_id, count = firing.incident_id, firing.affected
+        action = "notify" if firing.incident_id is None else ("send" if firing.alert_id and firing.action == "send" else "draft")
+    else:
+        entry = session.get(AuditEntry, event_id)
+        if entry is None or entry.action != "trigger.withdrawn" or entry.object_id != str(hazard.id):
+            return None
+        incident_id, count, action = hazard.incident_id, hazard.affected or 0, ""
+    if incident_id:
+        url = public_url("console.incident", incident_id=incident_id)
+        title = hazard.incident.title if hazard.incident else hazard.title
+    else:
+        url, title = public_url("feeds.index", _anchor=f"hazard-{hazard.id}"), hazard.title
+    return Event(kind, "hazard", hazard.id, event_id, url, title, count=count, action=action)
 
 
 def readers(session: Session, event: Event) -> list[User]:
     """Who is told: every on-call officer of a case; the on-call approvers of an approval
     other than its author, or, when there is none, the on-call coordinators other than the
     author (then `event.no_approver` is set, and the message says so)."""
-    if event.object_type == "case":
+    if event.object_type in ("case", "hazard"):
         return on_call(session)
     approvers = on_call(session, APPROVER_ROLE, exclude_user_id=event.author_id)
     if approvers:
@@ -205,6 +244,12 @@ def headline(event: Event, name: str | None = None, incident: str | None = None)
         return _("Case opened: %(name)s needs help — %(incident)s", name=name, incident=incident)
     if event.kind == "case_reopened":
         return _("Case reopened: %(name)s needs help again — %(incident)s", name=name, incident=incident)
+    if event.kind == "rule_fired":
+        return ngettext("Hazard alert: %(incident)s — %(num)d registered traveller in the zone",
+                        "Hazard alert: %(incident)s — %(num)d registered travellers in the zone", event.count,
+                        incident=incident)
+    if event.kind == "hazard_withdrawn":
+        return _("Hazard withdrawn by its source: %(incident)s", incident=incident)
     return ngettext("Approval needed: alert to %(num)d person for %(incident)s",
                     "Approval needed: alert to %(num)d people for %(incident)s", event.count, incident=incident)
 
@@ -219,6 +264,12 @@ def notes(event: Event, name: str | None = None) -> list[str]:
         lines.append(_("Written by %(name)s.", name=name))
     if event.no_approver:
         lines.append(_("No approver is on call: find one to approve it."))
+    if event.kind == "rule_fired" and event.action == "draft":
+        lines.append(_("A draft incident and safety check are ready: review them and send."))
+    if event.kind == "rule_fired" and event.action == "send":
+        lines.append(_("A rule sent the safety check (or asked for its approval): follow the answers."))
+    if event.kind == "hazard_withdrawn":
+        lines.append(_("Its incident stays open: close it if nothing happened."))
     return lines
 
 

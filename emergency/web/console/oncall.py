@@ -22,7 +22,8 @@ from emergency.services import staff_notifications as service
 bp = Blueprint("oncall", __name__)
 
 KIND_LABELS = {"case_opened": _l("Case opened"), "case_reopened": _l("Case reopened"),
-               "approval_requested": _l("Approval requested")}
+               "approval_requested": _l("Approval requested"), "rule_fired": _l("Hazard rule fired"),
+               "hazard_withdrawn": _l("Hazard withdrawn")}
 STATE_LABELS = {"pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed")}
 LANGUAGE_LABELS = {"en": "English", "fr": "Français"}
 

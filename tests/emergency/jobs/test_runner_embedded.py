@@ -165,21 +165,22 @@ def test_a_periodic_job_runs_as_ordinary_jobs_until_stopped_and_wait_does_not_wa
     assert runner.stopped.is_set() and len(runs) >= 2
 
 
-def test_a_served_embedded_app_starts_its_follow_up_sweep_on_the_first_request_and_only_once(make_app):
+def test_a_served_embedded_app_starts_its_cron_on_the_first_request_and_only_once(make_app):
     """The embedded runner's cron runs in a process that serves pages, not in every script or
     CLI command that builds an application."""
     app = make_app(JOBS_MODE="thread", TESTING=False)
 
     def sweeps():
-        return [t for t in threading.enumerate() if t.name == "every-followup-sweep" and t.is_alive()]
+        return [t for t in threading.enumerate() if t.name in ("every-followup-sweep", "every-feed-poll")
+                and t.is_alive()]
 
     before = len(sweeps())
     try:
         client = app.test_client()
         assert len(sweeps()) == before  # building the application started nothing
         assert client.get("/healthz").status_code == 200
-        assert len(sweeps()) == before + 1
+        assert len(sweeps()) == before + 2  # the follow-up sweep and the feed poller
         client.get("/healthz")
-        assert len(sweeps()) == before + 1
+        assert len(sweeps()) == before + 2
     finally:
         app.extensions["jobs"].stop()
