@@ -122,13 +122,13 @@ def compose_alert(incident: Incident, texts: dict, channels: list[str], kind: st
     session.flush()
     audit.record("alert.composed", "alert", alert.id, incident_id=incident.id, channels=channels, kind=kind)
     session.commit()
-    count = _count(alert)
+    count = reach(alert)
     if needs_approval(alert, count):
         request_approval(alert, count)
     return alert
 
 
-def _count(alert: Alert) -> int:
+def reach(alert: Alert) -> int:
     """The people `alert` reaches: a follow-up round goes to those not heard from, any other
     alert to everyone the incident affects now."""
     if alert.followup_of is not None:
@@ -145,7 +145,7 @@ def needs_approval(alert: Alert, count: int | None = None) -> bool:
     people it reaches, when the caller knows it already)."""
     if alert.status != "draft":
         return False
-    return (_count(alert) if count is None else count) > current_app.config["APPROVAL_THRESHOLD"]
+    return (reach(alert) if count is None else count) > current_app.config["APPROVAL_THRESHOLD"]
 
 
 def approve_alert(alert: Alert) -> Alert:

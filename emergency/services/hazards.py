@@ -284,8 +284,9 @@ def _send(rule: TriggerRule, alert: Alert) -> None:
     from emergency.services import alerts
 
     try:
-        if alerts.needs_approval(alert):
-            alerts.request_approval(alert)
+        count = alerts.reach(alert)
+        if alerts.needs_approval(alert, count):
+            alerts.request_approval(alert, count)
             audit.record("trigger.awaiting_approval", "alert", alert.id, rule_id=rule.id)
             db_session().commit()
             return
