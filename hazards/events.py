@@ -51,6 +51,7 @@ class HazardEvent:
     msg_type: str | None = None  # CAP Alert | Update | Cancel
     references: list[str] = field(default_factory=list)  # CAP identifiers this one updates or cancels
     aliases: list[str] = field(default_factory=list)  # other ids of the same event in this source
+    titles: dict[str, str] = field(default_factory=dict)  # "en"/"fr" -> headline, from a CAP document
 
     def summary(self) -> dict:
         """A JSON-safe dict of the event (stored with the event row, shown by the API)."""

@@ -5,6 +5,15 @@ An event is `eventtype` + `eventid` ("EQ1200043"); GDACS publishes a new `episod
 revises an event (a cyclone's new forecast, a new earthquake estimate), so a new episode is
 an update of the same event, never a new one. `gdacs:bbox` is "lonmin lonmax latmin latmax";
 GeoRSS points and polygons are "lat lon".
+
+An event that disappears from the feed is not deleted. GDACS's RSS lists the current events
+and its 24-hour and 7-day feeds drop older ones as they age, so absence from the next poll
+says nothing about the event except that it is no longer new; deleting on absence would
+withdraw every real earthquake a day later and tell the officers on call it was retracted.
+Only an explicit removal signal in the feed withdraws an event (USGS `status: "deleted"`, a
+CAP `Cancel`), and GDACS's RSS carries none: `gdacs:iscurrent` false means the event is
+over, not that it was wrong, so a GDACS event read here is always `active`, and the poller
+never compares one poll's list with the previous one.
 """
 from __future__ import annotations
 

@@ -10,9 +10,19 @@ feed is polled once per interval however many schedulers ask.
 A poll asks with the feed's ETag and Last-Modified (a 304 costs nothing), parses the body,
 and applies each event through `services.hazards.apply_event`; the validators are stored
 only after every event was applied, so a failure part-way means the next poll reads the
-feed again (events already applied are no-ops by their version). CAP index entries hand
-their CAP document to `services.cap_in.ingest`; when that returns the events it read (or
-is not available), they are applied like the others.
+feed again (events already applied are no-ops by their version).
+
+A CAP index entry is judged by the rules like any other event (a feed of CAP alerts must not
+open a draft per alert: the rules decide), but its summary often says little: a geocode
+instead of a shape, an English title. When the entry embeds or links its CAP document, the
+document is read with `cap.read.read` (the same validation as the trigger API, and nothing
+else: it is not ingested as a message of its own) and lends the event its `<area>` polygons
+and circles when the summary has no shape, and its English and French `<info>` headlines
+for the two titles of the draft a rule may open. A document that cannot be fetched or is
+refused leaves the summary event as it is, with the reasons in the log; a document whose
+status is not Actual (Test, Exercise, System, Draft) withdraws nothing and triggers nothing.
+Documents are read only for entries whose version is new, so an unchanged index costs no
+document fetches.
 """
 from __future__ import annotations
 
@@ -22,6 +32,10 @@ import time
 from flask import current_app
 from sqlalchemy import select
 
+from cap.model import Alert as CapAlert
+from cap.read import MAX_BYTES as CAP_MAX_BYTES
+from cap.read import CapError
+from cap.read import read as read_cap
 from common.clock import utcnow
 from emergency.core.database import db_session
 from emergency.core.models import Feed, Hazard
@@ -110,7 +124,65 @@ def _known(event: HazardEvent) -> bool:
 
 
 def _events(feed: Feed, event: HazardEvent, entry: cap_index.CapEntry | None) -> list[HazardEvent]:
-    """The events one feed item stands for: itself. A CAP index entry is judged by the rules
-    from its summary like any other event (a feed of CAP alerts must not open a draft per
-    alert: the rules decide)."""
-    return [event]
+    """The events one feed item stands for: itself, completed from its CAP document when it
+    is a CAP index entry (see the module); none when that document is not an Actual alert."""
+    if entry is None or _known(event):
+        return [event]
+    document = entry.document
+    if document is None and entry.document_url:
+        try:
+            result = fetch(entry.document_url, timeout=current_app.config["FEED_TIMEOUT"], retries=1,
+                           max_bytes=CAP_MAX_BYTES)
+        except FetchError as exc:
+            log.warning("feed %s: CAP document of %s not fetched, the index summary stands: %s", feed.id,
+                        event.source_id, exc)
+            return [event]
+        document = result.body
+    if not document:
+        return [event]
+    try:
+        alerts = read_cap(document)
+    except CapError as err:
+        log.warning("feed %s: CAP document of %s refused, the index summary stands: %s", feed.id, event.source_id,
+                    "; ".join(f"{p.path}: {p.code}" for p in err.problems[:20]))
+        return [event]
+    alert = next((a for a in alerts if a.identifier in (event.source_id, *event.aliases)), alerts[0])
+    if alert.status != "Actual":
+        log.info("feed %s: CAP document of %s is %s, not an alert", feed.id, event.source_id, alert.status)
+        return []
+    return [with_document(event, alert)]
+
+
+def with_document(event: HazardEvent, alert: CapAlert) -> HazardEvent:
+    """`event` completed from its CAP document: the document's areas (CAP "lat,lon" text,
+    circles kept as circles, so `hazards.zone` makes them exact geodesic circles) when the
+    summary gave no shape, its en and fr headlines as the event's titles, and the severity
+    and end the summary left out. The summary's own values win where it has them."""
+    if not (event.shape or event.cap_polygons or event.cap_circles):
+        polygons, circles = [], []
+        for info in alert.infos:
+            for area in info.areas:
+                for ring in area.polygons:
+                    text = " ".join(f"{lat},{lon}" for lon, lat in ring)
+                    if text not in polygons:
+                        polygons.append(text)
+                for c in area.circles:
+                    text = f"{c.lat},{c.lon} {c.radius_km}"
+                    if c.radius_km > 0 and text not in circles:
+                        circles.append(text)
+        event.cap_polygons, event.cap_circles = polygons, circles
+    titles = {}
+    for lang in ("en", "fr"):
+        info = alert.info_for(lang)
+        if info is not None and (info.headline or info.event):
+            titles[lang] = (info.headline or info.event).strip()[:300]
+    event.titles = titles
+    first = alert.info_for("en") or (alert.infos[0] if alert.infos else None)
+    if first is not None and event.kind == "other":
+        event.kind = cap_index.kind_of(first.event, first.categories[0] if first.categories else None)
+    if first is not None and not event.severity and first.severity != "Unknown":
+        event.severity = first.severity
+    ends = [i.expires for i in alert.infos if i.expires]
+    if event.ends is None and ends:
+        event.ends = max(ends)
+    return event

@@ -234,11 +234,14 @@ def fire(rule: TriggerRule, row: Hazard, firing: TriggerFiring) -> None:
 
 def titles(row: Hazard) -> dict[str, str]:
     """The incident's title in each language: the kind in that language, then the source's
-    own title (feeds publish theirs in English only)."""
+    title in that language when its CAP document had one (an en or fr `<info>` headline),
+    else its own title (USGS and GDACS publish theirs in English only)."""
+    own = (row.summary or {}).get("titles") or {}
     out = {}
     for lang in ("en", "fr"):
         with force_locale(lang):
-            out[lang] = _("%(kind)s: %(title)s", kind=_(KIND_LABELS.get(row.kind, KIND_LABELS["other"])), title=row.title)
+            out[lang] = _("%(kind)s: %(title)s", kind=_(KIND_LABELS.get(row.kind, KIND_LABELS["other"])),
+                          title=own.get(lang) or row.title)
     return out
 
 

@@ -21,6 +21,9 @@ from hazards.events import ALERT_LEVELS, CAP_SEVERITIES, KINDS
 FIELDS = ("name", "source", "kinds", "min_magnitude", "min_alert_level", "min_severity", "countries",
           "min_affected", "action", "enabled", "auto_send_allowed")
 SEVERITIES = CAP_SEVERITIES[1:]  # "Unknown" is not a threshold
+ADMIN_ONLY = N_("Only an administrator can allow a rule to send alerts by itself.")
+UNKNOWN_FIELD = N_("Unknown field: %(name)s.")
+NOTHING_TO_CHANGE = N_("Give at least one field of the rule to change.")
 
 
 class RuleError(ServiceError):
@@ -121,8 +124,7 @@ def clean(data: Mapping, partial: bool = False) -> dict:
 def _check_auto_send(values: dict) -> None:
     user = acting_user()
     if values.get("auto_send_allowed") and (user is None or not user.has_role("admin")):
-        raise RuleError(N_("Only an administrator can allow a rule to send alerts by itself."),
-                        field="auto_send_allowed")
+        raise RuleError(ADMIN_ONLY, field="auto_send_allowed")
 
 
 def create_rule(data: Mapping) -> TriggerRule:

@@ -1,8 +1,8 @@
 """Feeds & rules in the console ("feeds" blueprint, /feeds): each hazard feed's health, the
 latest events with their incidents, and the trigger rules.
 
-Coordinators and up see the page and create, edit and disable rules; administrators also
-add feeds and allow a rule to send by itself (`auto_send_allowed`). The rules are
+Viewers and up see the page; coordinators create, edit and disable rules; administrators
+also add feeds and allow a rule to send by itself (`auto_send_allowed`). The rules are
 `services.trigger_rules`' (the API applies the same), and every change is audited there.
 """
 from __future__ import annotations
@@ -11,13 +11,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from emergency.core import audit
 from emergency.core.auth import acting_user, role_required
 from emergency.core.database import db_session
 from emergency.core.i18n_errors import translate
 from emergency.core.models import FEED_KINDS, Feed
+from emergency.services import feeds as feed_service
 from emergency.services import hazards, trigger_rules
 from emergency.services.hazards import KIND_LABELS
 from hazards.events import ALERT_LEVELS, KINDS
@@ -30,7 +30,6 @@ SOURCE_LABELS = {"any": _l("Any source"), "usgs": "USGS", "gdacs": "GDACS", "cap
 FEED_KIND_LABELS = {"usgs": _l("USGS earthquakes (GeoJSON)"), "gdacs": _l("GDACS disasters (RSS)"),
                     "cap_index": _l("CAP index (Atom or RSS)")}
 LEVEL_LABELS = {"green": _l("Green"), "yellow": _l("Yellow"), "orange": _l("Orange"), "red": _l("Red")}
-UNHEALTHY_AFTER = 3  # polls failed in a row before a feed is shown as down
 
 
 class CsrfForm(FlaskForm):
@@ -48,17 +47,17 @@ def _rule_data(form) -> dict:
 
 
 def _page(errors: dict | None = None, values: dict | None = None, status: int = 200, feed_error: str | None = None):
-    feeds = list(db_session().scalars(select(Feed).order_by(Feed.name, Feed.id)))
+    feeds = feed_service.feeds()
     return render_template(
         "console/feeds.html", feeds=feeds, events=hazards.recent_events(50), rules=hazards.rules(),
         errors=errors or {}, values=values or {}, feed_error=feed_error, csrf=CsrfForm(),
         kinds=KINDS, kind_labels=KIND_LABELS, levels=ALERT_LEVELS, level_labels=LEVEL_LABELS, severities=trigger_rules.SEVERITIES,
         action_labels=ACTION_LABELS, source_labels=SOURCE_LABELS, feed_kinds=FEED_KINDS,
-        feed_kind_labels=FEED_KIND_LABELS, unhealthy_after=UNHEALTHY_AFTER), status
+        feed_kind_labels=FEED_KIND_LABELS, unhealthy_after=feed_service.UNHEALTHY_AFTER), status
 
 
 @bp.get("/feeds")
-@role_required("coordinator")
+@role_required("viewer")
 def index():
     return _page()
 
@@ -99,19 +98,12 @@ def update_rule(rule_id: int):
 def add_feed():
     if not CsrfForm().validate_on_submit():
         return _page(feed_error=_("Your session expired or the form was stale. Please try again."), status=400)
-    name = (request.form.get("name") or "").strip()[:100]
-    kind = request.form.get("kind")
-    url = (request.form.get("url") or "").strip()
-    if not name or kind not in FEED_KINDS or not url.startswith(("http://", "https://")) or len(url) > 1000:
-        return _page(feed_error=_("Give the feed a name, a kind and an http(s) address."), status=422)
-    if db_session().scalar(select(Feed.id).where(Feed.url == url)):
-        return _page(feed_error=_("This feed is already on the list."), status=422)
-    feed = Feed(name=name, kind=kind, url=url, enabled=True)
-    db_session().add(feed)
-    db_session().flush()
-    audit.record("trigger.feed_added", "feed", feed.id, kind=kind)
-    db_session().commit()
-    flash(_("Feed “%(name)s” added; it is polled from now on.", name=name), "success")
+    try:
+        feed = feed_service.add_feed(request.form.get("name"), request.form.get("kind"), request.form.get("url"))
+    except feed_service.FeedRefused as err:
+        db_session().rollback()
+        return _page(feed_error=translate(err), status=422)
+    flash(_("Feed “%(name)s” added; it is polled from now on.", name=feed.name), "success")
     return redirect(url_for("feeds.index") + f"#feed-{feed.id}")
 
 

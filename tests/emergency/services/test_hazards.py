@@ -281,8 +281,10 @@ def test_gdacs_and_cap_index_feeds_are_polled_too(app, fake_feeds):
     from tests.hazards.conftest import FEEDS
 
     add_feed(app, fake_feeds.publish("/gdacs.xml", (FEEDS / "gdacs" / "gdacs_rss_2019-12-30.xml").read_bytes()), "gdacs", "GDACS")
-    add_feed(app, fake_feeds.publish("/fr.xml", (FEEDS / "cap" / "index" / "meteoalarm_atom_france_2022-12-08.xml").read_bytes()),
-             "cap_index", "MeteoAlarm FR")
+    meteoalarm = (FEEDS / "cap" / "index" / "meteoalarm_atom_france_2022-12-08.xml").read_bytes()
+    local = meteoalarm.replace(b"https://feeds.meteoalarm.org/api/v1/warnings", fake_feeds.url("/warnings").encode())
+    add_feed(app, fake_feeds.publish("/fr.xml", local), "cap_index", "MeteoAlarm FR")
     poll(app)
     assert count(app, Hazard, Hazard.source == "gdacs") == 16
-    assert count(app, Hazard, Hazard.source == "cap") == 12  # the stub CAP ingestion: the index summaries
+    assert count(app, Hazard, Hazard.source == "cap") == 12  # documents not found: the index summaries stand
+    assert len([p for p, _ in fake_feeds.requests if p.startswith("/warnings/")]) == 12
