@@ -46,7 +46,7 @@ DURING_ROUND_2 = 10  # of ROUND_2: answer while the round is going out, before t
 OPTED_OUT = 5  # silent travellers who text STOP after the safety check
 CONTACTS_ANSWERING = 3  # emergency contacts who reply "1" about the traveller
 DEADLINE = 120  # seconds any one wait may take before it is a failure
-SMS_BATCH, EMAIL_BATCH = 50, 10
+SMS_BATCH, EMAIL_BATCH = 50, 20
 LINK_TOKEN = re.compile(r"/r/([A-Za-z0-9_\-.]+)/safe")
 
 
