@@ -45,6 +45,7 @@ FIRST, ROUND_1, ROUND_2 = 600, 200, 100  # who answers the safety check, then ea
 DURING_ROUND_2 = 10  # of ROUND_2: answer while the round is going out, before their message leaves
 OPTED_OUT = 5  # silent travellers who text STOP after the safety check
 CONTACTS_ANSWERING = 3  # emergency contacts who reply "1" about the traveller
+COMPANIONS_ANSWERING = 3  # companions with a phone of their own who reply "1" about themselves
 DEADLINE = 120  # seconds any one wait may take before it is a failure
 SMS_BATCH, EMAIL_BATCH = 50, 20
 LINK_TOKEN = re.compile(r"/r/([A-Za-z0-9_\-.]+)/safe")
@@ -59,6 +60,7 @@ class Person:
     consent: bool
     contact: tuple[str, str] | None  # (channel, address) of the emergency contact
     companions: int
+    companion_phone: str | None  # the first companion's own number, if they gave one
 
 
 @pytest.fixture
@@ -96,7 +98,7 @@ def populate(app) -> dict[int, Person]:
     """TRAVELLERS travellers in Lisbon, inserted in bulk. Even ids consent and have an
     emergency contact (by SMS or by email, in either language); ids ending in 5 have a contact
     but no consent, ids ending in 1 consent but have no contact; every seventh travels with
-    one or two companions."""
+    one or two companions, the first of whom has a phone of their own every other time."""
     from emergency.core.database import db_session
 
     rng = random.Random(13)
@@ -113,9 +115,11 @@ def populate(app) -> dict[int, Person]:
                              "phone": contact[1] if contact[0] == "sms" else None,
                              "email": contact[1] if contact[0] == "email" else None})
         n_companions = (1 + i % 2) if i % 7 == 0 else 0
-        companions += [{"traveller_id": i, "given_name": f"C{i}-{k}", "family_name": "Roy", "age_band": "5-11"}
-                       for k in range(n_companions)]
-        person = Person(i, f"t{i}@example.org", f"+35191{i:07d}", language, consent, contact, n_companions)
+        companion_phone = f"+35193{i:07d}" if i % 14 == 0 else None
+        companions += [{"traveller_id": i, "given_name": f"C{i}-{k}", "family_name": "Roy", "age_band": "18-64",
+                        "phone": companion_phone if k == 0 else None} for k in range(n_companions)]
+        person = Person(i, f"t{i}@example.org", f"+35191{i:07d}", language, consent, contact, n_companions,
+                        companion_phone)
         people[i] = person
         travellers.append({"id": i, "given_name": f"T{i}", "family_name": "Roy", "email": person.email,
                            "phone": person.phone, "language": language, "source": "import",
@@ -241,6 +245,13 @@ def test_an_incident_of_1000_travellers_is_followed_up_until_everyone_is_account
     opted_out = order[-OPTED_OUT:]  # they never answer, and their SMS-led round goes to them by email
     for tid in opted_out:
         reply_sms(twilio, client, people[tid].phone, "STOP")
+    # companions of travellers who will never answer text that they themselves are safe: that
+    # says nothing about the traveller, who is still asked in every round
+    never = order[ROUND_1 + ROUND_2:-OPTED_OUT]
+    companions_safe = [tid for tid in never if people[tid].companion_phone][:COMPANIONS_ANSWERING]
+    assert len(companions_safe) == COMPANIONS_ANSWERING
+    for tid in companions_safe:
+        reply_sms(twilio, client, people[tid].companion_phone, "1")
 
     # --- round 1, sent now by a coordinator: SMS first ----------------------------------------
     response = client.post(f"/api/v1/incidents/{incident}/followup/rounds", headers=headers)
@@ -295,7 +306,8 @@ def test_an_incident_of_1000_travellers_is_followed_up_until_everyone_is_account
     # provider lets go
     last = max(r.batch for r in emails_2.values())
     assert all(r.status == "pending" for r in emails_2.values() if r.batch == last)
-    waiting = [tid for tid in order if tid in emails_2 and emails_2[tid].batch == last and tid not in opted_out]
+    waiting = [tid for tid in order if tid in emails_2 and emails_2[tid].batch == last
+               and tid not in opted_out and tid not in companions_safe]
     assert len(waiting) >= DURING_ROUND_2
     during = waiting[:DURING_ROUND_2]
     for tid in during:
@@ -368,6 +380,9 @@ def test_an_incident_of_1000_travellers_is_followed_up_until_everyone_is_account
             expected_frozen = {tid for tid in expected_frozen if people[tid].consent and people[tid].contact}
         assert frozen == expected_frozen
 
+    for alert_id in (round_1, round_2):  # a companion who answered for themselves left the traveller asked
+        assert set(companions_safe) <= {tid for (a, tid, _, _) in got if a == alert_id}
+
     # --- everyone is accounted for: safe, need help with a case, or silent after every round --
     with engine.connect() as conn:
         answers = conn.execute(select(SafetyResponse.traveller_id, SafetyResponse.status, SafetyResponse.reported_by)
@@ -401,16 +416,20 @@ def test_an_incident_of_1000_travellers_is_followed_up_until_everyone_is_account
         from emergency.services.households import household_stats
 
         figures = household_stats(db_session().get(Incident, incident))
-    companions_of = Counter()
+    household = Counter()  # (status, given by someone else) of every traveller and companion
     for tid, s in state.items():
-        companions_of[s] += people[tid].companions
-    counted = Counter(state.values())
-    assert {k: figures[k] for k in ("travellers", "companions", "safe", "need_help", "no_answer")} == {
+        household[(s, latest[tid].reported_by != "traveller" if tid in latest else False)] += 1
+        for k in range(people[tid].companions):
+            if k == 0 and tid in companions_safe:  # their own answer wins
+                household[("safe", False)] += 1
+            else:  # covered by the traveller's answer, if any
+                household[(s, s != "no answer")] += 1
+    assert {k: figures[k] for k in ("travellers", "companions", "safe", "need_help", "no_answer",
+                                    "covered_by_someone_else")} == {
         "travellers": TRAVELLERS, "companions": sum(p.companions for p in people.values()),
-        "safe": counted["safe"] + companions_of["safe"], "need_help": counted["need_help"] + companions_of["need_help"],
-        "no_answer": counted["no answer"] + companions_of["no answer"]}
-    assert figures["covered_by_someone_else"] == len(by_contact) + sum(
-        people[tid].companions for tid, s in state.items() if s != "no answer")
+        **{key: sum(n for (s, _), n in household.items() if s == status)
+           for key, status in (("safe", "safe"), ("need_help", "need_help"), ("no_answer", "no answer"))},
+        "covered_by_someone_else": sum(n for (_, other), n in household.items() if other)}
 
     followup = client.get(f"/api/v1/incidents/{incident}/followup", headers=headers).get_json()
     assert followup["state"] == "done"
