@@ -380,6 +380,11 @@ def test_an_incident_of_1000_travellers_is_followed_up_until_everyone_is_account
             expected_frozen = {tid for tid in expected_frozen if people[tid].consent and people[tid].contact}
         assert frozen == expected_frozen
 
+    # each in their own language first
+    bodies = {int(d): m["body"] for d, m in zip(twilio.delivery_ids(), twilio.messages)}
+    reminders = deliveries(engine, round_1, "sms")
+    assert reminders and all(bodies[r.id].startswith("Rappel" if people[tid].language == "fr" else "Reminder")
+                             for tid, r in reminders.items())
     for alert_id in (round_1, round_2):  # a companion who answered for themselves left the traveller asked
         assert set(companions_safe) <= {tid for (a, tid, _, _) in got if a == alert_id}
 
