@@ -268,6 +268,22 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def wait_registered(procs: list[subprocess.Popen], timeout: float = 120) -> None:
+    """Wait until every worker process has registered with RQ, then a second more for it to
+    reach its queues: a fixed pause was too short on a busy machine, where importing the app
+    takes longer, and the first job then waited on the import inside the measured time."""
+    from redis import Redis
+    from rq import Worker
+
+    pids = {proc.pid for proc in procs}
+    end = time.time() + timeout
+    while pids - {w.pid for w in Worker.all(connection=Redis.from_url(REDIS_URL))}:
+        if any(proc.poll() is not None for proc in procs) or time.time() > end:
+            raise RuntimeError("a worker did not start: " + (procs[0].stderr.read() if procs[0].stderr else ""))
+        time.sleep(0.2)
+    time.sleep(1)
+
+
 def send_alert(env: dict) -> int:
     """Create the incident and its alert, and send it (queues `prepare_alert` on Redis)."""
     saved = dict(os.environ)
@@ -321,7 +337,7 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
     procs = [subprocess.Popen([sys.executable, "-m", "emergency.cli", "worker", "--simple"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(workers)]
-    time.sleep(3)  # let the workers import and register before the clock starts
+    wait_registered(procs)  # the clock starts once the workers are listening
     cpu_before = [_cpu_seconds(proc.pid) for proc in procs]
     parts_of = {"workers": [proc.pid for proc in procs], "fakes": [fakes["pid"]]}
     sms_before = fake_stats(fakes["twilio"])["accepted"]

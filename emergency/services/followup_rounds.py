@@ -7,7 +7,8 @@ and creates; when to run is `jobs.followup`'s business, and the coordinator's ac
 `services.followup`.
 
 Who is still to be asked is decided at two moments: when a round's recipients are frozen
-(everyone on the safety check's list with no answer of any kind and no case), and again
+(everyone on the safety check's list with no answer about them and no case; a companion's
+answer about themselves says nothing about the traveller), and again
 just before each message leaves (`answered_since_freeze`), so an answer that arrives in
 between stops that message too.
 """
@@ -219,9 +220,12 @@ def is_due(step: Step, plan: Plan, now: datetime | None = None) -> bool:
 # --- who is still to be asked ------------------------------------------------------------
 
 def _heard_from(incident_id: int, traveller_id_column):
-    """Whether we have heard about this traveller: any answer (late or not, by anyone) or a case."""
+    """Whether we have heard about this traveller: an answer about them (late or not, by
+    anyone: themselves, a contact, an officer) or a case. A companion's answer about
+    themselves is not about the traveller, who is still asked."""
     answered = exists().where(SafetyResponse.incident_id == incident_id,
-                              SafetyResponse.traveller_id == traveller_id_column)
+                              SafetyResponse.traveller_id == traveller_id_column,
+                              SafetyResponse.companion_id.is_(None))
     case = exists().where(Case.incident_id == incident_id, Case.traveller_id == traveller_id_column)
     return answered | case
 
@@ -307,7 +311,8 @@ def answered_since_freeze(alert: Alert, traveller_ids: list[int]) -> set[int]:
     for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
         found.update(session.scalars(select(SafetyResponse.traveller_id).distinct().where(
-            SafetyResponse.incident_id == alert.incident_id, member(SafetyResponse.traveller_id, part))))
+            SafetyResponse.incident_id == alert.incident_id, SafetyResponse.companion_id.is_(None),
+            member(SafetyResponse.traveller_id, part))))
         found.update(session.scalars(select(Case.traveller_id).where(
             Case.incident_id == alert.incident_id, member(Case.traveller_id, part))))
     return found

@@ -111,6 +111,22 @@ def test_round_two_leads_with_the_safety_checks_channel_and_the_rounds_stop_at_t
     assert sent_to(db, found[1].id)[zoe] == ("email", "sent")
 
 
+def test_a_companions_own_answer_does_not_stop_the_follow_up_of_the_traveller(db, scene):
+    """The companion spoke for themselves only: nobody has heard from the traveller, who is
+    still asked."""
+    incident, check, ann, zoe, bob = scene
+    from registry.models import Companion
+
+    companion = Companion(traveller_id=zoe, given_name="Léa", family_name="Roy", age_band="5-11",
+                          phone="+351912345699")
+    db.add(companion)
+    db.commit()
+    answer(incident, zoe, reported_by="companion", reporter_name="Léa Roy", companion_id=companion.id)
+    age(db, 121)
+    round_id = tick(incident)
+    assert sent_to(db, round_id) == {ann: ("sms", "sent"), zoe: ("sms", "sent"), bob: ("email", "sent")}
+
+
 def test_someone_who_answers_after_the_freeze_is_not_sent_the_round(app, db, scene, monkeypatch):
     incident, check, ann, zoe, bob = scene
     from emergency.jobs import fanout
