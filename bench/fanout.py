@@ -36,6 +36,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
@@ -268,6 +269,23 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def start_worker(env: dict, index: int) -> subprocess.Popen:
+    """An `emergency worker` whose log goes to a file: RQ logs every job, and a pipe nobody
+    reads would fill up and stall the worker on a long run."""
+    log = tempfile.NamedTemporaryFile("w", prefix=f"bench-worker{index}-", suffix=".log", delete=False)
+    proc = subprocess.Popen([sys.executable, "-m", "emergency.cli", "worker", "--simple"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=log, text=True)
+    proc.log_path = log.name
+    log.close()
+    return proc
+
+
+def worker_log_tail(procs: list[subprocess.Popen], chars: int = 3000) -> str:
+    """The end of each worker's log, for the error that stops the bench."""
+    return "\n".join(Path(proc.log_path).read_text(errors="replace")[-chars:] for proc in procs
+                     if getattr(proc, "log_path", None))
+
+
 def wait_registered(procs: list[subprocess.Popen], timeout: float = 120) -> None:
     """Wait until every worker process has registered with RQ, then a second more for it to
     reach its queues: a fixed pause was too short on a busy machine, where importing the app
@@ -279,7 +297,7 @@ def wait_registered(procs: list[subprocess.Popen], timeout: float = 120) -> None
     end = time.time() + timeout
     while pids - {w.pid for w in Worker.all(connection=Redis.from_url(REDIS_URL))}:
         if any(proc.poll() is not None for proc in procs) or time.time() > end:
-            raise RuntimeError("a worker did not start: " + (procs[0].stderr.read() if procs[0].stderr else ""))
+            raise RuntimeError("a worker did not start: " + worker_log_tail(procs))
         time.sleep(0.2)
     time.sleep(1)
 
@@ -334,9 +352,7 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
 
     Redis.from_url(REDIS_URL).flushdb()
     env = worker_env(db_url, fakes, concurrency)
-    procs = [subprocess.Popen([sys.executable, "-m", "emergency.cli", "worker", "--simple"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for _ in range(workers)]
+    procs = [start_worker(env, index) for index in range(workers)]
     wait_registered(procs)  # the clock starts once the workers are listening
     cpu_before = [_cpu_seconds(proc.pid) for proc in procs]
     parts_of = {"workers": [proc.pid for proc in procs], "fakes": [fakes["pid"]]}
@@ -356,7 +372,7 @@ def fan_out(db_url: str, fakes: dict, count: int, workers: int, concurrency: int
             if 0 < accepted and (not sms_window or sms_window[-1][0] < count):
                 sms_window[1:] = [(accepted, cpu_parts(parts_of))]
             if any(proc.poll() is not None for proc in procs):
-                raise RuntimeError("a worker died: " + (procs[0].stderr.read() if procs[0].stderr else ""))
+                raise RuntimeError("a worker died: " + worker_log_tail(procs))
             if alert_status(engine, alert_id) == "sent":
                 break
             if time.time() - started > 3600:

@@ -47,15 +47,8 @@ RESULTS = ROOT / "bench" / "RESULTS-followup.md"
 
 
 def start_workers(env: dict, count: int) -> list[subprocess.Popen]:
-    """`count` workers as bench/fanout.py starts them, logging to a file (RQ logs every job:
-    a pipe nobody reads fills up and stops the worker in a long run)."""
-    import tempfile
-
-    procs = []
-    for _ in range(count):
-        log = tempfile.TemporaryFile("w+")
-        procs.append(subprocess.Popen([sys.executable, "-m", "emergency.cli", "worker", "--simple"], env=env,
-                                      cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True))
+    """`count` workers as bench/fanout.py starts them (logging to files), once registered."""
+    procs = [fanout.start_worker(env, index) for index in range(count)]
     fanout.wait_registered(procs)
     return procs
 
