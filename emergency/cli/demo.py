@@ -1,7 +1,9 @@
-"""The demo: schema, a synthetic registry and three console users, on the embedded defaults.
+"""The demo: schema, a synthetic registry and four console users, on the embedded defaults.
 
 Only in development mode: demo users get fresh random passwords each start (printed once),
-so no fixed password ever exists in a deployment.
+so no fixed password ever exists in a deployment. Only the administrator sees the outbox
+(where the demo's messages, with their sign-in and answer links, go), and the start-up lines
+say so.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ DEMO_USERS = (
     ("coordinator", "coordinator@demo.example", "Camille Coordinator"),
     ("approver", "approver@demo.example", "Alex Approver"),
     ("viewer", "viewer@demo.example", "Val Viewer"),
+    ("admin", "admin@demo.example", "Ari Admin"),
 )
 
 
@@ -63,6 +66,8 @@ def demo(count: int, port: int):
     click.echo(f"  Register: http://127.0.0.1:{port}/register")
     for role, email, password in logins:
         click.echo(f"  {role:<12} {email}  password / mot de passe: {password}")
+    admin = next(email for role, email, _ in logins if role == "admin")
+    click.echo(f"  Outbox / boîte d'envoi: http://127.0.0.1:{port}/outbox (sign in as / connectez-vous en tant que {admin})")
     click.echo("")
     from werkzeug.serving import run_simple
 
