@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from emergency.cli.errors import N_, fail
-from emergency.core.auth import create_user
+from emergency.core.auth import create_user, end_sessions
 from emergency.core.database import db_session, engine
 from emergency.core.migrate import upgrade
 from emergency.core.models import User
@@ -42,6 +42,7 @@ def prepare_demo(travellers: int) -> list[tuple[str, str, str]]:
             user = create_user(email, name, role, password)
         else:
             user.set_password(password)
+            end_sessions(user)  # last run's sessions used the old passwords
         logins.append((role, email, password))
     session.commit()
     if not session.scalar(select(func.count()).select_from(Traveller)):

@@ -36,13 +36,14 @@ def _load_user(session_id: str):
     if not sep or not user_id.isdigit() or not version.isdigit():
         return None
     user = db_session().get(User, int(user_id))
-    if user is None or (user.session_version or 0) != int(version):
+    if user is None or not user.active or (user.session_version or 0) != int(version):
         return None
     return user
 
 
 def end_sessions(user: User) -> None:
-    """Make every session cookie issued to `user` so far worthless (caller commits)."""
+    """Make every session cookie issued to `user` so far worthless, on every device they
+    signed in from (caller commits)."""
     user.session_version = (user.session_version or 0) + 1
 
 

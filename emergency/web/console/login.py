@@ -38,7 +38,7 @@ def _finish(user: User, target: str | None):
     session.pop(PENDING_KEY, None)
     session.pop(ENROL_KEY, None)
     login_user(user)
-    audit.record("user.signed_in", "user", user.id, actor=user.email, address=audit.client_address())
+    audit.record("user.signed_in", "session", user.id, actor=user.email, address=audit.client_address())
     db_session().commit()
     return redirect(target if is_safe_next(target) else url_for("console.index"))
 
@@ -56,7 +56,7 @@ def _pending_user() -> tuple[User, dict] | None:
 
 def _failed(user_id: int | None, step: str) -> None:
     # The typed address is not kept: it may be someone's password typed in the wrong box.
-    audit.record("user.signin_failed", "user", user_id, actor="anonymous", address=audit.client_address(),
+    audit.record("user.signin_failed", "session", user_id, actor="anonymous", address=audit.client_address(),
                  step=step)
     db_session().commit()
 
@@ -199,7 +199,7 @@ def logout():
     if current_user.is_authenticated:
         user = current_user._get_current_object()
         end_sessions(user)
-        audit.record("user.signed_out", "user", user.id)
+        audit.record("user.signed_out", "session", user.id)
         db_session().commit()
     logout_user()
     session.pop(PENDING_KEY, None)

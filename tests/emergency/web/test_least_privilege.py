@@ -192,3 +192,16 @@ def test_a_travellers_own_actions_keep_no_address(app, client):
         entry = db_session().scalars(select(AuditEntry).where(AuditEntry.action == "traveller.signed_in")).one()
         assert entry.address is None
 
+
+
+def test_a_deactivated_staff_members_open_session_ends_at_once(app, client):
+    from emergency.core.database import db_session
+    from emergency.core.models import User
+
+    login(client, "coordinator@example.org")
+    assert client.get("/cases").status_code == 200
+    with app.app_context():
+        db_session().scalar(select(User).where(User.email == "coordinator@example.org")).active = False
+        db_session().commit()
+    response = client.get("/cases")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")

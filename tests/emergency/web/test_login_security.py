@@ -249,3 +249,14 @@ def test_session_cookies_are_secure_outside_development(bare_environment, tmp_pa
     app = Flask(__name__, instance_path=str(tmp_path))
     load(app, {"SECRET_KEY": "x" * 32, "ENV_NAME": env, "PUBLIC_BASE_URL": "http://intranet.example"})
     assert bool(app.config.get("SESSION_COOKIE_SECURE")) is (env == "production")
+
+
+def test_advisory_badges_keep_their_level_colours_as_classes():
+    """The policy allows no style attribute, so each level's colour lives in console.css."""
+    from pathlib import Path
+
+    from emergency.services.advisories import LEVEL_COLOURS
+
+    css = (Path(__file__).resolve().parents[3] / "emergency/static/css/console.css").read_text()
+    for level, colour in LEVEL_COLOURS.items():
+        assert re.search(rf"\.advisory-badge-{level}\s*\{{\s*background:\s*{colour};", css), level
