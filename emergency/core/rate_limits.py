@@ -34,6 +34,8 @@ CHECKIN_PER_IP = "10/hour"
 # Each check-in report takes at most 5 codes (checkin_codes.MAX_TRIES); this caps how many
 # reports one address can try codes on, so nobody sweeps the 10^6 codes across many reports.
 CHECKIN_CODE_PER_IP = "20/hour"
+# Each new email or phone a signed-in traveller gives costs a message to that address.
+CONTACT_CHANGE_PER_IP = "10/hour"
 LOGIN_PER_IP = "30/hour"
 LOGIN_PER_ACCOUNT = "10/hour"
 

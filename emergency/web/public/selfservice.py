@@ -28,7 +28,7 @@ from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.i18n import current_language
-from emergency.core.rate_limits import CHECKIN_CODE_PER_IP, SIGNIN_PER_EMAIL, SIGNIN_PER_IP, email_key, limiter
+from emergency.core.rate_limits import CHECKIN_CODE_PER_IP, CONTACT_CHANGE_PER_IP, SIGNIN_PER_EMAIL, SIGNIN_PER_IP, email_key, limiter
 from emergency.jobs.contact_codes import queue_contact_code
 from emergency.jobs.traveller_mail import queue_changes_confirmation, queue_signin_link
 from emergency.services import contact_changes, signin
@@ -193,6 +193,7 @@ def _changed(traveller: Traveller, change: str, message: str):
 
 
 @bp.post("/contacts")
+@limiter.limit(CONTACT_CHANGE_PER_IP, methods=["POST"])
 @traveller_required
 def contacts(traveller: Traveller):
     """Removals and the language apply at once; a new address waits for its code."""
