@@ -136,10 +136,13 @@ def _enrolling_user() -> tuple[User | None, bool]:
 
 
 def _enrol_page(user: User, required: bool, error: str | None = None, status: int = 200):
+    """The set-up page; a new key on each showing, except after a wrong code, when the key
+    the person already typed into their app stays."""
     enrolled = bool(user.totp_secret)
     secret = uri = None
     if not enrolled:
-        nonce = secrets.token_urlsafe(16)
+        nonce = session.get(ENROL_KEY) if error and isinstance(session.get(ENROL_KEY), str) else None
+        nonce = nonce or secrets.token_urlsafe(16)
         session[ENROL_KEY] = nonce
         secret = _enrol_secret(user, nonce)
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)

@@ -125,10 +125,14 @@ def test_a_coordinator_may_turn_on_totp_and_then_needs_a_code_to_sign_in(app, cl
         assert "user.totp_enrolled" in actions and "user.signin_failed" in actions
 
 
-def test_a_wrong_code_does_not_turn_totp_on(app, client):
+def test_a_wrong_code_does_not_turn_totp_on_and_keeps_the_key_shown(app, client):
     login(client, "coordinator@example.org")
-    client.get("/account/two-step")
-    assert client.post("/account/two-step", data={"code": "123456"}).status_code == 401
+    first = re.search(r'id="totp-secret">(\w+)<', client.get("/account/two-step").get_data(as_text=True)).group(1)
+    secret = pyotp.TOTP(first)
+    code = "000000" if secret.now() != "000000" else "111111"
+    refused = client.post("/account/two-step", data={"code": code})
+    assert refused.status_code == 401
+    assert re.search(r'id="totp-secret">(\w+)<', refused.get_data(as_text=True)).group(1) == first
     from emergency.core.database import db_session
 
     with app.app_context():
