@@ -246,7 +246,7 @@ def baseline(fakes: dict, count: int, workers: int, email_batch: int, concurrenc
 # --- the real fan-out ----------------------------------------------------------------------------
 
 def worker_env(db_url: str, fakes: dict, concurrency: int) -> dict:
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-secret",
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-secret-of-at-least-32-bytes-long",
            "EMERGENCY_ENV": "production", "PUBLIC_BASE_URL": "https://consular.bench",
            "SENDGRID_API_KEY": SENDGRID_KEY, "SENDGRID_API_BASE_URL": fakes["sendgrid"],
            "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,

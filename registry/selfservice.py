@@ -22,10 +22,12 @@ from registry.models import Stop, Traveller, Trip
 from registry.service import MAX_STOPS, ErrorCollector, StopInput, is_blank, validate_stop
 from registry.validation import normalise_email, normalise_language, normalise_phone
 
+CONTACT_FIELDS = ("email", "phone", "phone2")
 
-def update_contacts(session: Session, traveller: Traveller, *, email: Any, phone: Any,
-                    phone2: Any = None, language: Any = None) -> Traveller:
-    """Replace the ways we reach the traveller; an email or a mobile number must remain."""
+
+def clean_contacts(traveller: Traveller, *, email: Any, phone: Any, phone2: Any = None,
+                   language: Any = None) -> dict[str, str | None]:
+    """The contact details as they would be saved (raises ValidationFailed); nothing changes."""
     col = ErrorCollector()
     if is_blank(email) and is_blank(phone):
         col.add("email", N_("Give an email address or a mobile number so we can reach you."))
@@ -36,8 +38,21 @@ def update_contacts(session: Session, traveller: Traveller, *, email: Any, phone
         normalise_language, language, field="language")
     if col.errors:
         raise ValidationFailed(col.errors)
-    traveller.email, traveller.phone, traveller.phone2 = clean_email, clean_phone, clean_phone2
-    traveller.language = clean_language
+    return {"email": clean_email, "phone": clean_phone, "phone2": clean_phone2, "language": clean_language}
+
+
+def update_contacts(session: Session, traveller: Traveller, *, email: Any, phone: Any,
+                    phone2: Any = None, language: Any = None, keep: Iterable[str] = ()) -> Traveller:
+    """Replace the ways we reach the traveller; an email or a mobile number must remain.
+    Fields in `keep` (new addresses not proven yet) keep their current value; a removal that
+    would leave neither email nor phone waits with them."""
+    clean = clean_contacts(traveller, email=email, phone=phone, phone2=phone2, language=language)
+    keep = set(keep)
+    applied = {name: getattr(traveller, name) if name in keep else clean[name] for name in CONTACT_FIELDS}
+    if not applied["email"] and not applied["phone"]:
+        applied["email"], applied["phone"] = traveller.email, traveller.phone
+    traveller.email, traveller.phone, traveller.phone2 = applied["email"], applied["phone"], applied["phone2"]
+    traveller.language = clean["language"]
     traveller.updated_at = utcnow()
     session.flush()
     return traveller

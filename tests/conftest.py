@@ -166,7 +166,7 @@ def _make_app(url: str, **overrides):
     config = {
         "TESTING": True,
         "ENV_NAME": "testing",
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "test-secret-key-of-at-least-32-bytes",
         "DATABASE_URL": url,
         "WTF_CSRF_ENABLED": False,
         "JOBS_MODE": "sync",

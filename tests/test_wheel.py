@@ -142,7 +142,7 @@ def test_the_installed_wheel_migrates_and_serves_pages_in_english_and_french(bui
     venv, work = built["venv"], built["work"]
     elsewhere = work / "elsewhere"  # not the checkout: nothing can be imported from the source tree
     elsewhere.mkdir()
-    env = _clean_env(DATABASE_URL=f"sqlite:///{work / 'wheel.db'}", SECRET_KEY="wheel-test-secret")
+    env = _clean_env(DATABASE_URL=f"sqlite:///{work / 'wheel.db'}", SECRET_KEY="wheel-test-secret-of-at-least-32-bytes")
 
     _check(_run([venv / "bin" / "emergency", "db", "upgrade"], cwd=elsewhere, env=env), "emergency db upgrade")
     assert (work / "wheel.db").exists()

@@ -1,7 +1,9 @@
-"""The demo: schema, a synthetic registry and three console users, on the embedded defaults.
+"""The demo: schema, a synthetic registry and four console users, on the embedded defaults.
 
 Only in development mode: demo users get fresh random passwords each start (printed once),
-so no fixed password ever exists in a deployment.
+so no fixed password ever exists in a deployment. Only the administrator sees the outbox
+(where the demo's messages, with their sign-in and answer links, go), and the start-up lines
+say so.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from emergency.cli.errors import N_, fail
-from emergency.core.auth import create_user
+from emergency.core.auth import create_user, end_sessions
 from emergency.core.database import db_session, engine
 from emergency.core.migrate import upgrade
 from emergency.core.models import User
@@ -23,6 +25,7 @@ DEMO_USERS = (
     ("coordinator", "coordinator@demo.example", "Camille Coordinator"),
     ("approver", "approver@demo.example", "Alex Approver"),
     ("viewer", "viewer@demo.example", "Val Viewer"),
+    ("admin", "admin@demo.example", "Ari Admin"),
 )
 
 
@@ -39,6 +42,7 @@ def prepare_demo(travellers: int) -> list[tuple[str, str, str]]:
             user = create_user(email, name, role, password)
         else:
             user.set_password(password)
+            end_sessions(user)  # last run's sessions used the old passwords
         logins.append((role, email, password))
     session.commit()
     if not session.scalar(select(func.count()).select_from(Traveller)):
@@ -63,6 +67,8 @@ def demo(count: int, port: int):
     click.echo(f"  Register: http://127.0.0.1:{port}/register")
     for role, email, password in logins:
         click.echo(f"  {role:<12} {email}  password / mot de passe: {password}")
+    admin = next(email for role, email, _ in logins if role == "admin")
+    click.echo(f"  Outbox / boîte d'envoi: http://127.0.0.1:{port}/outbox (sign in as / connectez-vous en tant que {admin})")
     click.echo("")
     from werkzeug.serving import run_simple
 

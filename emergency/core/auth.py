@@ -2,9 +2,15 @@
 
 Roles rank viewer < coordinator < approver < admin. API tokens are stored only as
 SHA-256 hashes, so a database leak does not leak working tokens.
+
+A console session names the user as "id:session_version" and every request checks both, so
+signing out (which bumps the version) refuses any copy of the cookie made before. Checking
+a password takes the same time whether the account exists or not, so timing does not tell
+an attacker which addresses are staff accounts.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from functools import wraps
@@ -13,9 +19,10 @@ from flask import Flask, abort, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from emergency.core.database import db_session
-from emergency.core.models import User
+from emergency.core.models import ROLE_RANK, User
 
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
@@ -24,18 +31,50 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    return db_session().get(User, int(user_id))
+def _load_user(session_id: str):
+    user_id, sep, version = (session_id or "").partition(":")
+    if not sep or not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db_session().get(User, int(user_id))
+    if user is None or not user.active or (user.session_version or 0) != int(version):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Make every session cookie issued to `user` so far worthless, on every device they
+    signed in from (caller commits)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+@functools.lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    """A password hash made the same way as real ones, checked when there is no account,
+    so a wrong address costs as long as a wrong password."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (same answer for any failure)."""
+    """The active user with this email and password, or None (same answer, and the same
+    time, for any failure)."""
     user = db_session().scalar(select(User).where(User.email == (email or "").strip().lower()))
-    if user is None or not user.active or not user.check_password(password or ""):
+    if user is None or not user.password_hash:
+        check_password_hash(_decoy_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
         return None
     if user.role == "partner":  # partners use their API token only; the console is staff-only
         return None
     return user
+
+
+def totp_required(user: User) -> bool:
+    """Must `user` sign in with a TOTP code? When REQUIRE_TOTP_FOR names a role, everyone
+    from that role up must (they are asked to enrol at their next sign-in)."""
+    from flask import current_app
+
+    lowest = current_app.config.get("REQUIRE_TOTP_FOR")
+    return bool(lowest) and ROLE_RANK[user.role] >= ROLE_RANK[lowest]
 
 
 def hash_token(token: str) -> str:

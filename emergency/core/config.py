@@ -3,7 +3,8 @@ type, default, check and meaning, and `load` reads them all the same way.
 
 Secrets come only from the environment. In development mode (EMERGENCY_ENV=development,
 which the demo command sets) a throw-away SECRET_KEY is generated; anywhere else a
-missing SECRET_KEY stops the app at start-up rather than signing links with a guessable key.
+missing SECRET_KEY, or one shorter than 32 bytes, stops the app at start-up rather than
+signing links with a guessable key.
 A value that cannot be right (SMS_BATCH_SIZE=abc, JOBS_MODE=nonsense, a negative size)
 stops start-up too, with one line naming the variable and what it expects: a typo must not
 quietly become a default during an emergency.
@@ -173,7 +174,7 @@ SETTINGS: tuple[Setting, ...] = (
             check=url("sqlite", "postgresql", drivers=True)),
     Setting("REDIS_URL", STR, None, "Redis for RQ jobs, throughput caps and rate limits",
             check=url("redis", "rediss", "unix")),
-    Setting("SECRET_KEY", STR, None, "signs sessions and links; required outside development mode"),
+    Setting("SECRET_KEY", STR, None, "signs sessions and links; at least 32 bytes; required outside development mode"),
     Setting("PUBLIC_BASE_URL", STR, "http://127.0.0.1:5000", "public URL of links in messages and of webhooks",
             check=_HTTP, normalise=lambda v: v.rstrip("/")),
     Setting("JOBS_MODE", STR, None, "rq, thread or sync; unset means rq with REDIS_URL, else thread",
@@ -208,7 +209,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PARTNER_IMPORT_MAX_BYTES", INT, 64 * 1024 * 1024, "largest CSV a partner may upload",
             check=POSITIVE),
     Setting("SIGNIN_LINK_MAX_AGE", INT, 3600, "seconds a traveller's sign-in link stays valid", check=POSITIVE),
-    Setting("RATELIMIT_ENABLED", BOOL, True, "rate limits on public forms"),
+    Setting("RATELIMIT_ENABLED", BOOL, True, "rate limits on public forms and staff log-in"),
+    Setting("TRUSTED_PROXIES", INT, 0, "reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Prefix "
+            "headers are believed (0: none, the peer is the client)", check=between(0, 5)),
+    Setting("REQUIRE_TOTP_FOR", STR, None, "lowest staff role that must sign in with a TOTP code (unset: optional for all)",
+            check=one_of("viewer", "coordinator", "approver", "admin")),
     Setting("PROVIDER_TIMEOUT", FLOAT, 30.0, "seconds one provider call may take", check=POSITIVE),
     Setting("TWILIO_MPS", FLOAT, None, "Twilio messages per second, shared by all workers", check=POSITIVE),
     Setting("SENDGRID_RPS", FLOAT, None, "SendGrid requests per second, shared by all workers", check=POSITIVE),
@@ -241,6 +246,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HAZARD_GEOCODE_FILE", STR, None, "JSON file mapping CAP geocodes (\"valueName:value\") to GeoJSON or country codes"),
 )
 
+# Sessions and links are signed with SECRET_KEY; a short key can be guessed offline from
+# any signed cookie or link.
+MIN_SECRET_KEY_BYTES = 32
+
 # Not from the environment: the same in every deployment.
 FIXED = {
     "BABEL_DEFAULT_LOCALE": "en",
@@ -264,8 +273,15 @@ def load(app: Flask, overrides: dict) -> None:
             raise ConfigurationError(N_("SECRET_KEY is not set. Set it in the environment "
                                         "(or EMERGENCY_ENV=development for a throw-away key)."))
         config["SECRET_KEY"] = secrets.token_hex(32)
-    if not development and not app.testing:
-        config["SESSION_COOKIE_SECURE"] = config["PUBLIC_BASE_URL"].startswith("https://")
+    if len(config["SECRET_KEY"].encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigurationError(N_("SECRET_KEY is too short: it must be at least %(bytes)s bytes "
+                                    "(for example, python -c \"import secrets; print(secrets.token_hex(32))\")."),
+                                 bytes=MIN_SECRET_KEY_BYTES)
+    if not development and not config.get("TESTING"):
+        # Outside development the console is served over https (directly or behind a
+        # proxy): a session cookie must never travel in clear text.
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
     if config["JOBS_MODE"] is None:
         config["JOBS_MODE"] = "rq" if config["REDIS_URL"] else "thread"
     if config["JOBS_MODE"] == "rq" and not config["REDIS_URL"]:

@@ -60,6 +60,11 @@ class User(UserMixin, AppBase):
     # On the on-call list: told by email (and SMS when `phone` is set) when a case opens or
     # an approval is requested (see services.staff_notifications).
     on_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Part of the session's log-in id (see `get_id`): signing out bumps it, so a copy of
+    # the session cookie taken before that is refused on the server side.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Base32 secret of the user's TOTP second factor; None until they enrol.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint("role IN ('partner','viewer','coordinator','approver','admin')",
                                       name="role"),)
@@ -76,6 +81,9 @@ class User(UserMixin, AppBase):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie names
+        return f"{self.id}:{self.session_version or 0}"
 
 
 class Incident(AppBase):
@@ -497,6 +505,32 @@ class AuditEntry(AppBase):
     object_type: Mapped[str | None] = mapped_column(String(30))
     object_id: Mapped[str | None] = mapped_column(String(50))
     details: Mapped[dict | None] = mapped_column(JSON)
+    # The client's address (behind TRUSTED_PROXIES, the one the proxy saw) for staff and
+    # log-in actions; None for background jobs and travellers' own actions.
+    address: Mapped[str | None] = mapped_column(String(45))
+
+
+class ContactChange(AppBase):
+    """A new email or phone number a signed-in traveller asked for, waiting for the code we
+    sent to it: the record keeps its old address until the code proves they hold the new
+    one, so nobody takes an address (and the sign-in links or replies it brings) that is
+    not theirs. The code is stored as an HMAC, never in clear."""
+
+    __tablename__ = "contact_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(6))  # email | phone | phone2
+    value: Mapped[str] = mapped_column(String(254))  # normalised
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("field IN ('email','phone','phone2')", name="field"),
+        UniqueConstraint("traveller_id", "field", name="uq_contact_changes_once"),
+    )
 
 
 class Advisory(AppBase):
@@ -518,7 +552,9 @@ class Advisory(AppBase):
 
 class SigninToken(AppBase):
     """One emailed sign-in link for a traveller. The link carries a signed nonce;
-    this row makes it single-use (`used_at`) and is deleted with the traveller."""
+    this row makes it single-use (`used_at`) and is deleted with the traveller. The session
+    it opened names the nonce too and lasts until the traveller signs out (`ended_at`), so a
+    copy of the session cookie is refused after that."""
 
     __tablename__ = "signin_tokens"
 
@@ -527,6 +563,7 @@ class SigninToken(AppBase):
     traveller_id: Mapped[int] = mapped_column(ForeignKey(Traveller.id, ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 FEED_KINDS = ("usgs", "gdacs", "cap_index")

@@ -7,6 +7,11 @@ address too, on top of their few tries per report. Counts live in Redis when `RE
 is set (shared by every gunicorn worker and machine), else in memory (the embedded default).
 `RATELIMIT_ENABLED=False` switches limits off (most tests do; the rate-limit tests do not).
 Over the limit, the traveller sees a bilingual 429 page.
+
+Staff log-in counts failed attempts (a wrong password or code) per account and per IP
+address, so nobody can guess a password or a TOTP code; a staff member who signs in at
+the first try never uses the budget. Over the limit, the log-in page says so in English
+and French. The address is the client's: behind a proxy, set TRUSTED_PROXIES.
 """
 from __future__ import annotations
 
@@ -29,6 +34,26 @@ CHECKIN_PER_IP = "10/hour"
 # Each check-in report takes at most 5 codes (checkin_codes.MAX_TRIES); this caps how many
 # reports one address can try codes on, so nobody sweeps the 10^6 codes across many reports.
 CHECKIN_CODE_PER_IP = "20/hour"
+# Each new email or phone a signed-in traveller gives costs a message to that address.
+CONTACT_CHANGE_PER_IP = "10/hour"
+LOGIN_PER_IP = "30/hour"
+LOGIN_PER_ACCOUNT = "10/hour"
+
+
+def login_failed(response) -> bool:
+    """Only refused attempts use up a log-in budget."""
+    return response.status_code == 401
+
+
+def account_key() -> str:
+    """The limit key for "per staff account": the posted address, or the account waiting
+    for its second factor."""
+    from flask import session
+
+    pending = session.get("login_pending") or {}
+    if isinstance(pending, dict) and pending.get("uid"):
+        return f"account:{pending['uid']}"
+    return "account:" + " ".join((request.form.get("email") or "").split()).lower()
 
 
 def email_key() -> str:
@@ -59,5 +84,19 @@ def init_app(app: Flask) -> None:
     def _too_many(_error):
         first = current_language()
         second = other_language(first)
+        if request.blueprint == "console":
+            return render_template("console/too_many.html",
+                                   sections=[login_too_many_texts(first), login_too_many_texts(second)]), 429
         return render_template("public/too_many.html",
                                sections=[too_many_texts(first), too_many_texts(second)]), 429
+
+
+def login_too_many_texts(lang: str) -> dict[str, str]:
+    with force_locale(lang):
+        return {
+            "lang": lang,
+            "title": _("Too many sign-in attempts"),
+            "body": _("There were too many failed sign-in attempts for this account or from this "
+                      "address. Wait an hour, then try again; if you have forgotten your password, "
+                      "ask an administrator."),
+        }

@@ -4,7 +4,9 @@ The link carries `[traveller_id, nonce]` signed with SECRET_KEY (itsdangerous, i
 so a safety-check link can never be replayed as a sign-in link). The nonce is stored in
 `signin_tokens`; opening the link marks it used with a conditional UPDATE, so two clicks
 (or two tabs racing) sign in once. Links expire after SIGNIN_LINK_MAX_AGE seconds.
-The traveller's session is a plain Flask session key, separate from staff log-in.
+The traveller's session holds their id and the link's nonce, separate from staff log-in;
+it lasts while the link's row is not ended, so signing out (which ends it) refuses any copy
+of the cookie.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import secrets
 from flask import current_app
 from flask import session as web_session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from common.clock import utcnow
 from emergency.core.database import db_session
@@ -21,6 +23,7 @@ from emergency.core.models import SigninToken
 
 SALT = "traveller-signin-v1"
 SESSION_KEY = "traveller_id"
+NONCE_KEY = "traveller_signin"
 DEFAULT_MAX_AGE = 3600
 
 
@@ -85,18 +88,34 @@ def consume_token(token: str) -> int:
     raise SigninInvalid()  # the traveller was deleted (their nonces went with them)
 
 
-def sign_in(traveller_id: int) -> None:
+def sign_in(traveller_id: int, token: str) -> None:
+    """Open the traveller's session with the link `token` that `consume_token` accepted."""
+    _, nonce = _serializer().loads(token)
     lang = web_session.get("lang")
     web_session.clear()  # a fresh session: nothing from before the link survives but the language
     if lang:
         web_session["lang"] = lang
     web_session[SESSION_KEY] = traveller_id
+    web_session[NONCE_KEY] = nonce
 
 
 def sign_out() -> None:
+    """End the session here and on the server (commits)."""
+    nonce = web_session.get(NONCE_KEY)
+    if isinstance(nonce, str):
+        session = db_session()
+        session.execute(update(SigninToken).where(SigninToken.nonce == nonce, SigninToken.ended_at.is_(None))
+                        .values(ended_at=utcnow()))
+        session.commit()
     web_session.pop(SESSION_KEY, None)
+    web_session.pop(NONCE_KEY, None)
 
 
 def signed_in_id() -> int | None:
     value = web_session.get(SESSION_KEY)
-    return value if isinstance(value, int) else None
+    nonce = web_session.get(NONCE_KEY)
+    if not isinstance(value, int) or not isinstance(nonce, str):
+        return None
+    live = db_session().scalar(select(SigninToken.id).where(
+        SigninToken.nonce == nonce, SigninToken.traveller_id == value, SigninToken.ended_at.is_(None)))
+    return value if live is not None else None

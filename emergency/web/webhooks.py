@@ -1,8 +1,9 @@
 """Provider webhooks: Twilio inbound SMS and status callbacks, SendGrid events.
 
-Each request is verified by its provider's signature (Twilio against PUBLIC_BASE_URL, the
-URL Twilio called, not the proxied one), stored before it is acknowledged, and idempotent
-on the provider's id, because providers retry and deliver duplicates.
+Each request is verified by its provider's signature (Twilio against the URL Twilio called:
+PUBLIC_BASE_URL's, or behind TRUSTED_PROXIES the public URL the proxy forwarded, never the
+internal one), stored before it is acknowledged, and idempotent on the provider's id,
+because providers retry and deliver duplicates.
 """
 from __future__ import annotations
 
@@ -31,8 +32,11 @@ def _twilio_verified() -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         return False
-    url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
-    return twilio_signature_valid(token, url, request.form.to_dict(), signature)
+    urls = [current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")]
+    if current_app.config.get("TRUSTED_PROXIES"):
+        urls.append(request.url.rstrip("?"))  # scheme, host and prefix as the proxy received them
+    form = request.form.to_dict()
+    return any(twilio_signature_valid(token, url, form, signature) for url in dict.fromkeys(urls))
 
 
 def _reject(status: int, message: str):

@@ -67,7 +67,7 @@
         inner.style.cssText = "background:#fff;border-radius:50%;padding:2px 5px;font:600 11px/1.2 sans-serif;color:#111;";
         inner.textContent = total >= 1000 ? Math.round(total / 100) / 10 + "k" : String(total);
         div.appendChild(inner);
-        return L.divIcon({ html: div.outerHTML, className: "cluster-icon", iconSize: L.point(size, size) });
+        return L.divIcon({ html: div, className: "cluster-icon", iconSize: L.point(size, size) });
       };
     }
 
@@ -80,12 +80,21 @@
           var column = mode === "answer" ? 3 : 2;
           legend(mode);
           // one shared small icon per colour: markers are plain L.Marker, as markercluster expects
+          // (the dot is built as an element and styled through the DOM: the page's
+          // Content-Security-Policy refuses style attributes in HTML strings)
           var icons = colours.map(function (colour) {
-            return L.divIcon({
-              className: "point-icon", iconSize: L.point(12, 12),
-              html: '<span style="display:block;width:10px;height:10px;border-radius:50%;border:1px solid #fff;background:' +
-                    colour + '"></span>'
-            });
+            var icon = L.divIcon({ className: "point-icon", iconSize: L.point(12, 12), html: "" });
+            var create = icon.createIcon;
+            icon.createIcon = function (old) {
+              var div = create.call(icon, old);
+              var dot = document.createElement("span");
+              dot.style.cssText = "display:block;width:10px;height:10px;border-radius:50%;border:1px solid #fff;";
+              dot.style.background = colour;
+              div.textContent = "";
+              div.appendChild(dot);
+              return div;
+            };
+            return icon;
           });
           var group = L.markerClusterGroup({
             chunkedLoading: true, chunkInterval: 100, chunkDelay: 20, animate: false,

@@ -1,6 +1,7 @@
 """Cases over the API: the queue (viewer), one case with its traveller and history (viewer;
-logged as a view of the traveller's record), changes of status, officer and priority in one
-PATCH, and notes (coordinator). The rules are `services.cases`', as in the console."""
+logged as a view of the traveller's record; emails and phone numbers only for the roles that
+may export them), changes of status, officer and priority in one PATCH, and notes
+(coordinator). The rules are `services.cases`', as in the console."""
 from __future__ import annotations
 
 from flask import abort, jsonify, request
@@ -13,6 +14,7 @@ from emergency.core.i18n_errors import translate
 from emergency.core.models import Case, CaseEvent
 from emergency.core.timeutil import iso_utc
 from emergency.services import case_queue, cases
+from emergency.services.exports import may_export_contacts
 from emergency.services.households import household
 from emergency.services.responses import latest_response
 from emergency.web.api.blueprint import bp
@@ -61,7 +63,7 @@ def _stop_json(stop) -> dict | None:
 def _case_detail(case: Case) -> dict:
     answer = latest_response(case.incident_id, case.traveller_id)
     return {**_case_json(case),
-            "traveller": traveller_json(case.traveller),
+            "traveller": traveller_json(case.traveller, contacts=may_export_contacts(acting_user())),
             "latest_stop": _stop_json(case_queue.latest_stop(case.traveller)),
             "latest_answer": None if answer is None else {
                 "status": answer.status, "channel": answer.channel, "message": answer.message,

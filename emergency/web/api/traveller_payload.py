@@ -41,19 +41,24 @@ def traveller_input(data: dict, **extra: Any) -> TravellerInput:
     )
 
 
-def traveller_json(t: Traveller) -> dict:
+def traveller_json(t: Traveller, contacts: bool = True) -> dict:
+    """The record; without `contacts` (a reader whose role may not export contact details,
+    see `services.exports.may_export_contacts`), every email and phone number is null."""
+    def shown(value):
+        return value if contacts else None
+
     return {
         "id": t.id, "external_id": t.external_id, "given_name": t.given_name,
-        "family_name": t.family_name, "email": t.email, "phone": t.phone, "phone2": t.phone2,
+        "family_name": t.family_name, "email": shown(t.email), "phone": shown(t.phone), "phone2": shown(t.phone2),
         "language": t.language,
         "date_of_birth": t.date_of_birth.isoformat() if t.date_of_birth else None,
         "consent_version": t.consent_version,
         "consent_at": t.consent_at.isoformat() if t.consent_at else None,
         "companions": [{"id": c.id, "given_name": c.given_name, "family_name": c.family_name,
-                        "age_band": c.age_band, "email": c.email, "phone": c.phone,
+                        "age_band": c.age_band, "email": shown(c.email), "phone": shown(c.phone),
                         "non_citizen": bool(c.non_citizen)} for c in t.companions],
         "emergency_contacts": [{"id": c.id, "name": c.name, "relationship": c.relationship,
-                                "phone": c.phone, "email": c.email, "language": c.language}
+                                "phone": shown(c.phone), "email": shown(c.email), "language": c.language}
                                for c in t.emergency_contacts],
         "trips": [{
             "id": trip.id, "purpose": trip.purpose,

@@ -71,7 +71,12 @@ def _helpers():
         return _(text) if text else ""
 
     return {"lang_url": lang_url, "status_label": status_label, "can": can,
-            "translate_text": translate_text, "provenance": provenance}
+            "translate_text": translate_text, "provenance": provenance, "outbox_open": outbox_open}
+
+
+def outbox_open() -> bool:
+    """The outbox (see `outbox`) exists in development mode only."""
+    return current_app.config.get("ENV_NAME") == "development"
 
 
 def reporter_label(reported_by: str, reporter_name: str | None, traveller_name: str) -> str:

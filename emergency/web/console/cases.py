@@ -22,6 +22,7 @@ from emergency.core.models import Case
 from emergency.core.timeutil import as_utc
 from emergency.services import case_queue, cases
 from emergency.services import incidents as incident_service
+from emergency.services.exports import may_export_contacts
 from emergency.services.households import household
 from emergency.services.phone_answers import record_phone_answer
 from emergency.services.responses import latest_response
@@ -124,7 +125,8 @@ def case_page(case_id: int):
     return render_template(
         "console/case.html", case=case, t=traveller, forms=forms,
         location=case_queue.latest_stop(traveller), answer=latest_response(case.incident_id, traveller.id),
-        waiting=case_queue.waiting_seconds(case), open_for=_seconds_since(case.opened_at), people=people)
+        waiting=case_queue.waiting_seconds(case), open_for=_seconds_since(case.opened_at), people=people,
+        show_contacts=may_export_contacts(acting_user()))
 
 
 def _seconds_since(moment: datetime) -> int:

@@ -36,6 +36,13 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+class CodeForm(FlaskForm):
+    """A 6-digit code from an authenticator app (TOTP)."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=12)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True})
+
+
 class CapUploadForm(FlaskForm):
     """A CAP 1.2 message (an .xml or .cap file) that opens or updates a draft incident."""
 

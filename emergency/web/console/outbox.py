@@ -1,34 +1,45 @@
 """The outbox: messages the embedded default kept instead of sending, and a way to answer
-an outbox SMS as the traveller would, through the real inbound path."""
+an outbox SMS as the traveller would, through the real inbound path.
+
+The outbox holds what a traveller's inbox would: sign-in links, one-click answer links,
+email addresses and phone numbers. Anyone who reads it can act as any traveller, so it is a
+development tool for administrators only (EMERGENCY_ENV=development); elsewhere it does
+not exist (404)."""
 from __future__ import annotations
 
 import uuid
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from emergency.core.auth import role_required
 from emergency.core.database import db_session
 from emergency.services import dashboard
 from emergency.services.inbound_sms import process_inbound_sms
-from emergency.web.console.blueprint import bp
+from emergency.web.console.blueprint import bp, outbox_open
 from emergency.web.console.forms import ReplyForm
 from notify.models import OutboxMessage
 
 
+def _only_in_development():
+    if not outbox_open():
+        abort(404)
+
+
 @bp.get("/outbox")
-@login_required
+@role_required("admin")
 def outbox():
+    _only_in_development()
     messages = dashboard.outbox_messages(limit=100)
     messages = sorted(messages, key=lambda m: (m.created_at, m.id), reverse=True)
     return render_template("console/outbox.html", messages=messages)
 
 
 @bp.post("/outbox/<int:message_id>/reply")
-@role_required("coordinator")
+@role_required("admin")
 def outbox_reply(message_id: int):
     """Play the traveller: feed a reply to an outbox SMS through the real inbound path."""
+    _only_in_development()
     message = db_session().get(OutboxMessage, message_id)
     if message is None:
         abort(404)

@@ -9,6 +9,7 @@ personal data and confirmed by email; deleting is a real delete.
 """
 from __future__ import annotations
 
+import secrets
 from functools import wraps
 
 from flask import (
@@ -23,12 +24,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from common.i18n import N_
 from emergency.core import audit
 from emergency.core.database import db_session
 from emergency.core.i18n import current_language
-from emergency.core.rate_limits import SIGNIN_PER_EMAIL, SIGNIN_PER_IP, email_key, limiter
+from emergency.core.rate_limits import CHECKIN_CODE_PER_IP, CONTACT_CHANGE_PER_IP, SIGNIN_PER_EMAIL, SIGNIN_PER_IP, email_key, limiter
+from emergency.jobs.contact_codes import queue_contact_code
 from emergency.jobs.traveller_mail import queue_changes_confirmation, queue_signin_link
-from emergency.services import signin
+from emergency.services import contact_changes, signin
 from emergency.web.public.registration import (
     STOP_FIELDS,
     errors_by_field,
@@ -39,7 +42,7 @@ from emergency.web.public.registration import (
 from geo import countries
 from registry.errors import FieldError, ValidationFailed
 from registry.models import Traveller
-from registry.selfservice import add_trip, back_home, cancel_trip, delete_traveller, update_contacts
+from registry.selfservice import add_trip, back_home, cancel_trip, clean_contacts, delete_traveller, update_contacts
 from registry.service import MAX_STOPS, StopInput, find_traveller_by_contact
 from registry.validation import normalise_email
 
@@ -124,7 +127,7 @@ def use_link(token: str):
     if db_session().get(Traveller, traveller_id) is None:
         return _link_error("invalid", 400)
     lang = current_language()
-    signin.sign_in(traveller_id)
+    signin.sign_in(traveller_id, token)
     audit.record("traveller.signed_in", "traveller", traveller_id, actor=f"traveller:{traveller_id}")
     db_session().commit()
     return redirect(url_for("selfservice.trips", lang=lang))
@@ -190,15 +193,66 @@ def _changed(traveller: Traveller, change: str, message: str):
 
 
 @bp.post("/contacts")
+@limiter.limit(CONTACT_CHANGE_PER_IP, methods=["POST"])
 @traveller_required
 def contacts(traveller: Traveller):
+    """Removals and the language apply at once; a new address waits for its code."""
     values = {name: (request.form.get(name) or "").strip() for name in ("email", "phone", "phone2", "language")}
     try:
-        update_contacts(db_session(), traveller, **values)
+        clean = clean_contacts(traveller, **values)
     except ValidationFailed as exc:
         db_session().rollback()
         return _trips_page(traveller, exc.errors, contact_values=values, status=400)
-    return _changed(traveller, "contacts", _("Your contact details are saved."))
+    addresses = contact_changes.new_addresses(traveller, clean)
+    update_contacts(db_session(), traveller, **values, keep=addresses)
+    change_ids = contact_changes.request_changes(traveller, addresses)
+    if not change_ids:
+        return _changed(traveller, "contacts", _("Your contact details are saved."))
+    audit.record("traveller.updated", "traveller", traveller.id, actor=f"traveller:{traveller.id}",
+                 change="contacts_pending", fields=sorted(addresses))
+    db_session().commit()
+    attempt = secrets.token_hex(4)
+    for change_id in change_ids:
+        queue_contact_code(change_id, attempt)
+    queue_changes_confirmation(traveller.id, "contacts")
+    flash(_("We sent a code to each new address. Enter it below to start using that address."))
+    return redirect(url_for("selfservice.confirm_form"))
+
+
+CONTACT_LABELS = {"email": N_("Email"), "phone": N_("Mobile phone"), "phone2": N_("Second phone")}
+CODE_ERRORS = {
+    "wrong": N_("That code is not right. Check the latest message we sent and try again."),
+    "expired": N_("That code has expired. Save your contact details again to get a new one."),
+    "too_many": N_("Too many wrong codes. Save your contact details again to get a new one."),
+    "none": N_("Nothing is waiting for a code."),
+}
+
+
+def _confirm_page(traveller: Traveller, error: str | None = None, status: int = 200):
+    return render_template("public/my_contact_confirm.html", changes=contact_changes.pending(traveller.id),
+                           labels={k: _(v) for k, v in CONTACT_LABELS.items()}, error=error,
+                           messages=get_flashed_messages()), status
+
+
+@bp.get("/contacts/confirm")
+@traveller_required
+def confirm_form(traveller: Traveller):
+    return _confirm_page(traveller)
+
+
+@bp.post("/contacts/confirm/<field>")
+@limiter.limit(CHECKIN_CODE_PER_IP, methods=["POST"])
+@traveller_required
+def confirm_contact(traveller: Traveller, field: str):
+    if field not in CONTACT_LABELS:
+        abort(404)
+    outcome = contact_changes.check_code(traveller, field, request.form.get("code"))
+    if outcome != "verified":
+        return _confirm_page(traveller, _(CODE_ERRORS[outcome]), 400)
+    flash(_("Your new contact details are confirmed and saved."))
+    if contact_changes.pending(traveller.id):
+        return redirect(url_for("selfservice.confirm_form"))
+    return redirect(url_for("selfservice.trips"))
 
 
 @bp.post("/trips")

@@ -47,7 +47,7 @@ def test_db_upgrade_is_safe_on_an_up_to_date_database(runner):
     first = runner.invoke(args=["db", "upgrade"])
     second = runner.invoke(args=["db", "upgrade"])
     assert first.exit_code == 0 and second.exit_code == 0, second.output
-    assert "revision 0019" in second.output
+    assert "revision 0020" in second.output
 
 
 def test_seed_creates_the_requested_number_of_travellers(runner, app):
@@ -179,23 +179,23 @@ def test_a_command_run_without_a_secret_key_says_what_is_missing_in_one_line():
 
 
 def test_a_bad_setting_stops_a_command_with_one_line_naming_it():
-    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s", SMS_BATCH_SIZE="abc"))
+    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s" * 32, SMS_BATCH_SIZE="abc"))
     assert "SMS_BATCH_SIZE" in line and "'abc'" in line
-    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s", JOBS_MODE="nonsense"))
+    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s" * 32, JOBS_MODE="nonsense"))
     assert "JOBS_MODE" in line and "rq, thread, sync" in line
 
 
 def test_an_unreachable_database_is_one_line_that_hides_its_password():
-    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s",
+    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s" * 32,
                                          DATABASE_URL="postgresql://admin:hunter2@127.0.0.1:1/emergency"))
     assert "Cannot use the database postgresql+psycopg://admin:***@127.0.0.1:1/emergency" in line
     assert "hunter2" not in line
 
 
 def test_a_database_url_with_a_bad_scheme_is_one_line():
-    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s", DATABASE_URL="mongodb://db/emergency"))
+    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s" * 32, DATABASE_URL="mongodb://db/emergency"))
     assert "DATABASE_URL" in line
-    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s", DATABASE_URL="postgresql+nodriver://db/x"))
+    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="s" * 32, DATABASE_URL="postgresql+nodriver://db/x"))
     assert "Cannot use the database" in line
 
 
@@ -254,3 +254,8 @@ def test_a_usage_mistake_keeps_clicks_exit_code_2_and_a_refused_value_exits_1(ru
     refused = runner.invoke(args=["create-user", "p@example.org", "--name", "P", "--role", "partner",
                                   "--password", "x"])
     assert "--partner NAME is required" in error_line(refused)
+
+
+def test_a_short_secret_key_stops_the_command_with_one_line():
+    line = error_line(run_console_script("db", "upgrade", SECRET_KEY="too-short"))
+    assert line.startswith("Error: SECRET_KEY is too short: it must be at least 32 bytes")

@@ -18,7 +18,7 @@ def environment(monkeypatch):
     """Start from an environment that sets no setting (only a SECRET_KEY), then set `values`."""
     for setting in SETTINGS:
         monkeypatch.delenv(setting.name, raising=False)
-    monkeypatch.setenv("SECRET_KEY", "a-test-secret")
+    monkeypatch.setenv("SECRET_KEY", "a-test-secret-of-at-least-32-bytes")
 
     def set_values(**values: str) -> None:
         for name, value in values.items():

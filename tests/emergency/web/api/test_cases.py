@@ -104,7 +104,7 @@ def test_a_wrong_filter_is_a_400_naming_it(app, client, two_cases, query, code):
 
 def test_one_case_carries_the_traveller_where_they_were_and_the_history(app, client, two_cases):
     ids, _incident = two_cases
-    body = client.get(f"/api/v1/cases/{ids['Ann']}", headers=api_headers(app, "viewer@example.org")).get_json()
+    body = client.get(f"/api/v1/cases/{ids['Ann']}", headers=api_headers(app, "coordinator@example.org")).get_json()
     assert body["traveller"]["email"] == "ann@example.org"
     assert body["latest_stop"]["country"] == "PT" and body["latest_stop"]["place"] == "Lisbon"
     assert body["latest_answer"]["status"] == "need_help"

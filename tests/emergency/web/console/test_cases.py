@@ -133,7 +133,7 @@ def test_the_case_page_shows_how_to_reach_the_person_where_they_were_and_their_c
     from emergency.services.responses import record_response
 
     incident = make_incident("Floods")
-    client = login_as("viewer@example.org")
+    client = login_as("coordinator@example.org")  # viewers see no contact details (test_least_privilege)
     response = client.post("/api/v1/travellers", headers={"Authorization": "Bearer " + app.config[
         "TEST_API_TOKENS"]["coordinator@example.org"]}, json={
         "given_name": "Ann", "family_name": "Roy", "email": "ann@example.org", "phone": "+351912345678",

@@ -214,22 +214,48 @@ def test_the_page_shows_only_the_travellers_own_trips(client, app):
     assert client.post(f"/my/trips/{other_trip}/cancel").status_code == 404
 
 
-def test_contacts_are_updated_confirmed_by_email_and_audited_without_personal_data(client, app):
+def latest_code(app, to: str) -> str:
+    messages = [m for m in outbox(app, to) if re.search(r"\b\d{6}\b", m.body)]
+    assert messages, f"no code was sent to {to}"
+    return re.search(r"\b(\d{6})\b", messages[-1].body).group(1)
+
+
+def test_contacts_are_updated_once_each_new_number_is_proven_confirmed_by_email_and_audited(client, app):
     traveller_id = add_traveller(app)
     sign_in(client, app)
     response = client.post("/my/contacts", data={"email": "ann@example.org", "phone": "0033 6 12 34 56 78",
                                                  "phone2": "+1 613 555 0199", "language": "fr"})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/my/contacts/confirm"
     from emergency.core.database import db_session
 
     with app.app_context():
         t = db_session().get(Traveller, traveller_id)
+        assert (t.phone, t.phone2, t.language) == (None, None, "fr")  # the language needs no proof
+    for field, number in (("phone", "+33612345678"), ("phone2", "+16135550199")):
+        assert client.post(f"/my/contacts/confirm/{field}", data={"code": latest_code(app, number)}).status_code == 302
+    with app.app_context():
+        t = db_session().get(Traveller, traveller_id)
         assert (t.phone, t.phone2, t.language) == ("+33612345678", "+16135550199", "fr")
-    assert "Vos coordonnées ont été modifiées." in outbox(app)[-1].body or \
-        "Your contact details were changed." in outbox(app)[-1].body
+    assert any("Vos coordonnées ont été modifiées." in m.body or "Your contact details were changed." in m.body
+               for m in outbox(app, "ann@example.org"))
+    entries = [a for a in audit_actions(app) if a.action == "traveller.updated"]
+    assert [e.details for e in entries] == [{"change": "contacts_pending", "fields": ["phone", "phone2"]},
+                                            {"change": "phone_verified"}, {"change": "phone2_verified"}]
+    assert all("ann" not in repr(e.details).lower() and "+33" not in repr(e.details) for e in entries)
+
+
+def test_removing_a_number_and_changing_the_language_need_no_code(client, app):
+    traveller_id = add_traveller(app, phone="+1 613 555 0199")
+    sign_in(client, app)
+    response = client.post("/my/contacts", data={"email": "ann@example.org", "phone": "", "language": "fr"})
+    assert response.status_code == 302 and response.headers["Location"] == "/my/trips"
+    from emergency.core.database import db_session
+
+    with app.app_context():
+        t = db_session().get(Traveller, traveller_id)
+        assert (t.phone, t.language) == (None, "fr")
     entry = [a for a in audit_actions(app) if a.action == "traveller.updated"][-1]
     assert entry.details == {"change": "contacts"}
-    assert "ann" not in repr(entry.details).lower() and "+33" not in repr(entry.details)
 
 
 def test_bad_contacts_are_refused_next_to_their_field_and_change_nothing(client, app):
