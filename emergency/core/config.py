@@ -183,6 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SENDGRID_API_BASE_URL", STR, "https://api.sendgrid.com", "SendGrid API address", check=_HTTP),
     Setting("SENDGRID_FROM", STR, "alerts@consular.example", "sender of alert emails"),
     Setting("SENDGRID_WEBHOOK_PUBLIC_KEY", STR, None, "key that verifies SendGrid event webhooks"),
+    # SendGrid retries a refused batch for up to 24 hours: the default keeps those retries.
+    Setting("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", INT, 25 * 3600, "oldest signed SendGrid event webhook accepted (seconds)",
+            check=POSITIVE),
     Setting("TWILIO_ACCOUNT_SID", STR, None, "Twilio account; without it SMS goes to the outbox"),
     Setting("TWILIO_AUTH_TOKEN", STR, None, "Twilio token; also verifies Twilio webhooks"),
     Setting("TWILIO_API_BASE_URL", STR, None, "Twilio API address (default: Twilio's own)", check=_HTTP),
