@@ -19,18 +19,29 @@ from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 MAX_ID = 2**31 - 1  # PostgreSQL `integer`, the type of every id column
 _ASCII_DIGITS = frozenset("0123456789")
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:...>` within 0..MAX_ID unless the rule asks for other bounds."""
+    """`<int:...>` within 0..MAX_ID unless the rule asks for other bounds.
+
+    Out of bounds is NotFound, raised here rather than werkzeug's ValidationError: the
+    router has already matched the path by then, and a ValidationError would make it answer
+    405 when another method of the same path exists (GET of a path that also takes POST)."""
 
     def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 class NestingSafeJSONProvider(DefaultJSONProvider):

@@ -19,10 +19,10 @@ MAX_EXAMPLES = 12
 
 
 def _make_schema_app():
-    from tests.conftest import _make_app
-
     import tempfile
     from pathlib import Path
+
+    from tests.conftest import _make_app
 
     path = Path(tempfile.mkdtemp(prefix="emergency-schemathesis-")) / "app.db"
     app = _make_app(f"sqlite:///{path}")
@@ -41,12 +41,40 @@ def _make_schema_app():
 
 
 APP = _make_schema_app()
-schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP)
+TOKENS = APP.config["FUZZ_TOKENS"]
+CONFIG = schemathesis.config.SchemathesisConfig.from_dict({
+    "generation": {
+        "max-examples": MAX_EXAMPLES,
+        "database": "none",
+        # HTTP clients add parameters an API does not know; ignoring them is the norm.
+        "allow-extra-parameters": False,
+    },
+    "checks": {
+        # A schema cannot say which country codes, phone numbers, zone files or CAP documents
+        # are real; the API's 422 with the reason is the right answer to those.
+        "positive_data_acceptance": {"enabled": False},
+    },
+})
+# /partners/me/travellers/{external_id} also matches ".../import": GET and DELETE there are the
+# record whose external id is "import", which the Allow header of the import rightly lists.
+SHARED_PATHS = {"/partners/me/travellers/import": [schemathesis.checks.unsupported_method,
+                                                   schemathesis.checks.allow_header_conformance]}
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=CONFIG)
+
+
+@schema.auth()
+class BearerToken:
+    """An administrator's token (who may call every staff operation), a partner's on the
+    partners' API; schemathesis leaves it out or spoils it to check the 401s."""
+
+    def get(self, case, context):
+        return TOKENS["partner" if case.path.startswith("/partners/") else "admin"]
+
+    def set(self, case, token, context):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_answers_what_its_document_says(case):
-    who = "partner" if case.path.startswith("/partners/") else "admin"
-    case.call_and_validate(headers={"Authorization": f"Bearer {APP.config['FUZZ_TOKENS'][who]}"})
+    case.call_and_validate(excluded_checks=SHARED_PATHS.get(case.path, []))
