@@ -45,8 +45,8 @@ def _twilio_verified() -> bool:
     return twilio_signature_valid(token, url, request.form.to_dict(), signature)
 
 
-# Twilio's SIDs are 34 letters and digits; statuses and error codes are short words and numbers.
-_TWILIO_SID = re.compile(r"[A-Za-z0-9]{1,64}")
+# Twilio's SIDs are 34 letters and digits (the outbox's "outbox-<n>"); statuses and error codes are short words and numbers.
+_TWILIO_SID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")  # Delivery.provider_message_id
 _TWILIO_STATUS = re.compile(r"[a-z_-]{1,30}")
 _PHONE_FIELD_MAX = 32  # InboundMessage.from_number / to_number
 _SENDGRID_ID_MAX = 200  # ProviderEvent.event_id
