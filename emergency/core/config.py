@@ -208,6 +208,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMS_CONCURRENCY", INT, 8, "SMS requests each worker keeps in flight", check=POSITIVE),
     Setting("PURGE_AFTER_DAYS", INT, 548, "days after a traveller's last stop before the record is purged",
             check=NOT_NEGATIVE),
+    Setting("PURGE_OPEN_STOP_AFTER_DAYS", INT, 730,
+            "days after a stop without a departure date began before it no longer keeps the record", check=NOT_NEGATIVE),
     Setting("PARTNER_IMPORT_MAX_BYTES", INT, 64 * 1024 * 1024, "largest CSV a partner may upload",
             check=POSITIVE),
     Setting("SIGNIN_LINK_MAX_AGE", INT, 3600, "seconds a traveller's sign-in link stays valid", check=POSITIVE),

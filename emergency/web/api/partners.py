@@ -19,6 +19,7 @@ from emergency.core.auth import api_role_required
 from emergency.core.database import db_session
 from emergency.core.i18n_errors import translate
 from emergency.core.inputs import whole_number
+from emergency.services import privacy
 from emergency.web.api.errors import error_response, register_error_handlers
 from emergency.web.api.traveller_payload import traveller_json
 from registry.errors import ImportFileError
@@ -120,7 +121,7 @@ def get_traveller(partner_id: int, external_id: str):
 def delete_traveller(partner_id: int, external_id: str):
     traveller = _own_or_404(partner_id, external_id)
     traveller_id = traveller.id
-    db_session().delete(traveller)
+    privacy.erase_travellers(db_session(), [traveller_id])
     audit.record("traveller.deleted", "traveller", traveller_id, by="partner")
     db_session().commit()
     return "", 204

@@ -28,7 +28,7 @@ from emergency.core.database import db_session
 from emergency.core.i18n import current_language
 from emergency.core.rate_limits import SIGNIN_PER_EMAIL, SIGNIN_PER_IP, email_key, limiter
 from emergency.jobs.traveller_mail import queue_changes_confirmation, queue_signin_link
-from emergency.services import signin
+from emergency.services import privacy, signin
 from emergency.web.public.registration import (
     STOP_FIELDS,
     errors_by_field,
@@ -39,7 +39,7 @@ from emergency.web.public.registration import (
 from geo import countries
 from registry.errors import FieldError, ValidationFailed
 from registry.models import Traveller
-from registry.selfservice import add_trip, back_home, cancel_trip, delete_traveller, update_contacts
+from registry.selfservice import add_trip, back_home, cancel_trip, update_contacts
 from registry.service import MAX_STOPS, StopInput, find_traveller_by_contact
 from registry.validation import normalise_email
 
@@ -242,7 +242,8 @@ def delete_confirm(traveller: Traveller):
 def delete(traveller: Traveller):
     if request.form.get("confirm") != "yes":
         return render_template("public/my_delete.html", traveller=traveller, need_confirm=True), 400
-    old_id = delete_traveller(db_session(), traveller)
+    old_id = traveller.id
+    privacy.erase_travellers(db_session(), [old_id])
     audit.record("traveller.deleted", "traveller", old_id, actor=f"traveller:{old_id}")
     db_session().commit()
     signin.sign_out()
