@@ -28,7 +28,7 @@ def template_folder(package_dir: Path = PACKAGE_DIR) -> Path:
 def create_app(config_overrides: dict | None = None) -> Flask:
     """Build the application; `config_overrides` wins over the environment (tests use it)."""
     from emergency import cli
-    from emergency.core import audit, auth, config, database, i18n, rate_limits, security
+    from emergency.core import audit, auth, config, database, i18n, inputs, rate_limits, security
     from emergency.jobs import runner
     from emergency.web import api, console, public, webhooks
     from emergency.web.api import errors as api_errors
@@ -40,6 +40,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         instance_relative_config=True,
     )
     config.load(app, config_overrides or {})
+    inputs.init_app(app)  # bounded ids and nesting-safe JSON, before any route is added
 
     database.init_app(app)
     i18n.init_app(app)

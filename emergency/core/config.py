@@ -184,6 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SENDGRID_API_BASE_URL", STR, "https://api.sendgrid.com", "SendGrid API address", check=_HTTP),
     Setting("SENDGRID_FROM", STR, "alerts@consular.example", "sender of alert emails"),
     Setting("SENDGRID_WEBHOOK_PUBLIC_KEY", STR, None, "key that verifies SendGrid event webhooks"),
+    # SendGrid retries a refused batch for up to 24 hours: the default keeps those retries.
+    Setting("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", INT, 25 * 3600, "oldest signed SendGrid event webhook accepted (seconds)",
+            check=POSITIVE),
     Setting("TWILIO_ACCOUNT_SID", STR, None, "Twilio account; without it SMS goes to the outbox"),
     Setting("TWILIO_AUTH_TOKEN", STR, None, "Twilio token; also verifies Twilio webhooks"),
     Setting("TWILIO_API_BASE_URL", STR, None, "Twilio API address (default: Twilio's own)", check=_HTTP),
@@ -206,6 +209,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMS_CONCURRENCY", INT, 8, "SMS requests each worker keeps in flight", check=POSITIVE),
     Setting("PURGE_AFTER_DAYS", INT, 548, "days after a traveller's last stop before the record is purged",
             check=NOT_NEGATIVE),
+    Setting("PURGE_OPEN_STOP_AFTER_DAYS", INT, 730,
+            "days after a stop without a departure date began before it no longer keeps the record", check=NOT_NEGATIVE),
     Setting("PARTNER_IMPORT_MAX_BYTES", INT, 64 * 1024 * 1024, "largest CSV a partner may upload",
             check=POSITIVE),
     Setting("SIGNIN_LINK_MAX_AGE", INT, 3600, "seconds a traveller's sign-in link stays valid", check=POSITIVE),

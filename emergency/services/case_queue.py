@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from common.clock import utcnow
 from common.i18n import N_
 from emergency.core.database import db_session
+from emergency.core.inputs import MAX_ID, whole_number
 from emergency.core.models import CASE_STATUSES, OPEN_CASE_STATUSES, Case, CaseEvent
 from emergency.core.timeutil import as_utc
 from emergency.services.errors import ServiceError
@@ -45,10 +46,10 @@ class QueueFilter:
 def _whole(value: str | None, field: str) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise QueueFilterError(N_("%(name)s must be a whole number."), field=field, name=field) from None
+    number = whole_number(value, minimum=-MAX_ID)
+    if number is None:
+        raise QueueFilterError(N_("%(name)s must be a whole number."), field=field, name=field)
+    return number
 
 
 def parse_filter(args) -> QueueFilter:

@@ -11,6 +11,7 @@ from emergency.core import audit
 from emergency.core.auth import acting_user, api_role_required
 from emergency.core.database import db_session
 from emergency.core.i18n_errors import translate
+from emergency.core.inputs import whole_number
 from emergency.core.models import Incident, SafetyResponse
 from emergency.core.timeutil import iso_utc
 from emergency.services import exports, households
@@ -189,12 +190,10 @@ def incident_recipients(incident_id: int):
     """The incident's recipients, a page at a time (by traveller id), each with their
     household: everyone's status and its provenance."""
     incident = incident_or_404(incident_id)
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", RECIPIENTS_PER_PAGE))
-    except ValueError:
-        page = per_page = 0
-    if page < 1 or not 1 <= per_page <= RECIPIENTS_MAX_PER_PAGE:
+    page = whole_number(request.args.get("page", "1"), minimum=1)
+    per_page = whole_number(request.args.get("per_page", str(RECIPIENTS_PER_PAGE)), minimum=1,
+                            maximum=RECIPIENTS_MAX_PER_PAGE)
+    if page is None or per_page is None:
         message = _("page must be 1 or more and per_page between 1 and %(max)d.", max=RECIPIENTS_MAX_PER_PAGE)
         return error_response(400, "invalid_page", message)
     ids, total = households.recipient_page(incident.id, page, per_page)

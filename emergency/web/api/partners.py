@@ -18,6 +18,8 @@ from emergency.core import audit
 from emergency.core.auth import api_role_required
 from emergency.core.database import db_session
 from emergency.core.i18n_errors import translate
+from emergency.core.inputs import whole_number
+from emergency.services import privacy
 from emergency.web.api.errors import error_response, register_error_handlers
 from emergency.web.api.traveller_payload import traveller_json
 from registry.errors import ImportFileError
@@ -88,12 +90,9 @@ def import_travellers(partner_id: int):
 @bp.get("/travellers")
 @partner_required
 def list_travellers(partner_id: int):
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", 50))
-    except ValueError:
-        return error_response(400, "invalid_page", _("page and per_page must be whole numbers."))
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+    page = whole_number(request.args.get("page", "1"), minimum=1)
+    per_page = whole_number(request.args.get("per_page", "50"), minimum=1, maximum=MAX_PER_PAGE)
+    if page is None or per_page is None:
         return error_response(400, "invalid_page", _("page must be 1 or more and per_page between 1 and %(max)d.",
                                              max=MAX_PER_PAGE))
     rows, total = partner_travellers(db_session(), partner_id, page, per_page)
@@ -122,7 +121,7 @@ def get_traveller(partner_id: int, external_id: str):
 def delete_traveller(partner_id: int, external_id: str):
     traveller = _own_or_404(partner_id, external_id)
     traveller_id = traveller.id
-    db_session().delete(traveller)
+    privacy.erase_travellers(db_session(), [traveller_id])
     audit.record("traveller.deleted", "traveller", traveller_id, by="partner")
     db_session().commit()
     return "", 204

@@ -77,11 +77,26 @@ def send_alert(alert_id: int):
     return redirect(url_for("console.incident", incident_id=alert.incident_id, _anchor="alerts"))
 
 
+def _json_payload():
+    """The JSON object the page's script posted, {} for a form post, or None for a JSON
+    body that is malformed, nested too deeply or not an object."""
+    if not request.is_json:
+        return {}
+    payload = request.get_json(silent=True)
+    return payload if isinstance(payload, dict) else None
+
+
+def _not_an_object():
+    return jsonify({"error": _("The request body must be a JSON object.")}), 400
+
+
 @bp.post("/alerts/sms-info")
 @login_required
 def sms_info():
     """Length, encoding (GSM-7 or UCS-2) and real segment count of an SMS text."""
-    payload = request.get_json(silent=True) or {}
+    payload = _json_payload()
+    if payload is None:
+        return _not_an_object()
     text = payload.get("text", request.form.get("text", ""))
     if not isinstance(text, str):
         return jsonify({"error": _("The text must be a string.")}), 400
@@ -93,7 +108,9 @@ def sms_info():
 def sms_estimate(incident_id: int):
     """Per-language SMS recipients, encoding and segments, and the total segments of the send."""
     incident = get_incident_or_404(incident_id)
-    payload = request.get_json(silent=True) or {}
+    payload = _json_payload()
+    if payload is None:
+        return _not_an_object()
     texts = {lang: payload.get(f"sms_{lang}", "") for lang in ("en", "fr")}
     if not all(isinstance(t, str) for t in texts.values()):
         return jsonify({"error": _("The text must be a string.")}), 400

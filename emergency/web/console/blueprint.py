@@ -106,8 +106,12 @@ def provenance(person, traveller_name: str) -> str:
 
 
 def is_safe_next(target: str | None) -> bool:
-    """Only a path on this site: no scheme, no host, no '//' or backslash tricks."""
+    """Only a path on this site: no scheme, no host, no '//' or backslash tricks, and no
+    control character or space anywhere (browsers drop tabs and newlines from URLs, so
+    "/<tab>/evil.example" would become "//evil.example"; a CR or LF would not fit in a header)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    if any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in target):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc

@@ -31,7 +31,7 @@ from emergency.core.i18n import current_language
 from emergency.core.rate_limits import CHECKIN_CODE_PER_IP, CONTACT_CHANGE_PER_IP, SIGNIN_PER_EMAIL, SIGNIN_PER_IP, email_key, limiter
 from emergency.jobs.contact_codes import queue_contact_code
 from emergency.jobs.traveller_mail import queue_changes_confirmation, queue_signin_link
-from emergency.services import contact_changes, signin
+from emergency.services import contact_changes, privacy, signin
 from emergency.web.public.registration import (
     STOP_FIELDS,
     errors_by_field,
@@ -42,7 +42,7 @@ from emergency.web.public.registration import (
 from geo import countries
 from registry.errors import FieldError, ValidationFailed
 from registry.models import Traveller
-from registry.selfservice import add_trip, back_home, cancel_trip, clean_contacts, delete_traveller, update_contacts
+from registry.selfservice import add_trip, back_home, cancel_trip, clean_contacts, update_contacts
 from registry.service import MAX_STOPS, StopInput, find_traveller_by_contact
 from registry.validation import normalise_email
 
@@ -296,7 +296,8 @@ def delete_confirm(traveller: Traveller):
 def delete(traveller: Traveller):
     if request.form.get("confirm") != "yes":
         return render_template("public/my_delete.html", traveller=traveller, need_confirm=True), 400
-    old_id = delete_traveller(db_session(), traveller)
+    old_id = traveller.id
+    privacy.erase_travellers(db_session(), [old_id])
     audit.record("traveller.deleted", "traveller", old_id, actor=f"traveller:{old_id}")
     db_session().commit()
     signin.sign_out()
