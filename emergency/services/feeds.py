@@ -37,12 +37,17 @@ def feeds() -> list[Feed]:
     return list(db_session().scalars(select(Feed).order_by(Feed.name, Feed.id)))
 
 
+NAME_MAX = 100
+
+
 def add_feed(name, kind, url) -> Feed:
     """A new enabled feed, polled from the next interval on. Commits."""
-    name = name.strip()[:100] if isinstance(name, str) else ""
+    name = name.strip() if isinstance(name, str) else ""
     url = url.strip() if isinstance(url, str) else ""
     if not name:
         raise FeedRefused(N_("Give the feed a name."), field="name")
+    if len(name) > NAME_MAX:
+        raise FeedRefused(N_("The name is too long (%(limit)s characters at most)."), field="name", limit=NAME_MAX)
     if kind not in FEED_KINDS:
         raise FeedRefused(N_("Choose a kind of feed: usgs, gdacs or cap_index."), field="kind")
     if not url.startswith(("http://", "https://")) or len(url) > 1000:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from emergency.core.auth import acting_user, api_role_required
 from emergency.core.database import db_session
 from emergency.core.i18n_errors import translate
+from emergency.core.inputs import whole_number
 from emergency.core.models import HAZARD_SOURCES, HAZARD_STATES, Feed, Hazard, TriggerRule
 from emergency.core.timeutil import iso_utc
 from emergency.services import feeds as feed_service
@@ -22,6 +23,7 @@ from emergency.web.api.errors import error_response, json_body
 from hazards.events import KINDS
 
 PER_PAGE, MAX_PER_PAGE = 50, 200
+MAX_PAGE = 1_000_000  # far past the last page of any feed history; the offset stays a small number
 
 
 def _zone_json(row: Hazard) -> dict | None:
@@ -63,18 +65,15 @@ def _query_error(field: str, message: str):
 @api_role_required("viewer")
 def list_hazard_events():
     """Newest first (by when the system first saw them), filtered by source, kind and status."""
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", PER_PAGE))
-    except ValueError:
-        page = per_page = 0
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+    page = whole_number(request.args.get("page", "1"), 1, MAX_PAGE)
+    per_page = whole_number(request.args.get("per_page", str(PER_PAGE)), 1, MAX_PER_PAGE)
+    if page is None or per_page is None:
         return _query_error("page", _("page must be 1 or more and per_page between 1 and %(max)d.", max=MAX_PER_PAGE))
     where = []
     for name, allowed, column in (("source", HAZARD_SOURCES, Hazard.source), ("kind", KINDS, Hazard.kind),
                                   ("status", HAZARD_STATES, Hazard.status)):
         value = request.args.get(name)
-        if value is None or value == "":
+        if value is None:
             continue
         if value not in allowed:
             return _query_error(name, _("%(name)s must be one of: %(values)s.", name=name, values=", ".join(allowed)))

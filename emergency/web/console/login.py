@@ -168,7 +168,7 @@ def totp_enrol():
     secret = _enrol_secret(user, nonce)
     if not _code_ok(secret, form.code.data):
         return _enrol_page(user, required, _("That code is not right. Check the key you typed and enter the "
-                                             "code your app shows now."), 401)
+                                             "code your app shows now."), 400)
     user.totp_secret = secret
     session.pop(ENROL_KEY, None)
     audit.record("user.totp_enrolled", "user", user.id, actor=user.email, address=audit.client_address())
@@ -189,7 +189,7 @@ def totp_disable():
         abort(403)
     form = CodeForm()
     if not form.validate_on_submit() or not _code_ok(user.totp_secret, form.code.data):
-        return _enrol_page(user, False, _("That code is not right. Enter the code your app shows now."), 401)
+        return _enrol_page(user, False, _("That code is not right. Enter the code your app shows now."), 400)
     user.totp_secret = None
     audit.record("user.totp_removed", "user", user.id)
     db_session().commit()

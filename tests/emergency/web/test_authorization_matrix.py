@@ -68,6 +68,12 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/login"): public(),
     ("POST", "/login"): public(),
     ("POST", "/logout"): back_to_sign_in(),
+    # the second step of a log-in: only the person half-way through one gets the page
+    ("GET", "/login/code"): back_to_sign_in(),
+    ("POST", "/login/code"): back_to_sign_in(),
+    ("GET", "/account/two-step"): console("viewer"),
+    ("POST", "/account/two-step"): console("viewer"),
+    ("POST", "/account/two-step/off"): console("viewer"),
     ("GET", "/advisories"): console("viewer"),
     ("POST", "/advisories"): console("coordinator"),
     ("POST", "/alerts/<int:alert_id>/approve"): console("approver"),
@@ -77,7 +83,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/cases/<int:case_id>"): console("viewer"),
     ("POST", "/cases/<int:case_id>/<action>"): console("coordinator"),
     ("GET", "/countries.geojson"): public(),  # the base map's country shapes
-    ("GET", "/feeds"): console("coordinator"),
+    ("GET", "/feeds"): console("viewer"),
     ("POST", "/feeds"): console("admin"),
     ("POST", "/feeds/<int:feed_id>/toggle"): console("admin"),
     ("POST", "/feeds/rules"): console("coordinator"),
@@ -138,6 +144,13 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/api/v1/incidents/<int:incident_id>/responses"): api("coordinator"),
     ("GET", "/api/v1/on-call"): api("coordinator"),
     ("PATCH", "/api/v1/users/<int:user_id>/on-call"): api("coordinator"),
+    ("GET", "/api/v1/hazard-events"): api("viewer"),
+    ("GET", "/api/v1/trigger-rules"): api("viewer"),
+    ("POST", "/api/v1/trigger-rules"): api("coordinator"),
+    ("GET", "/api/v1/trigger-rules/<int:rule_id>"): api("viewer"),
+    ("PATCH", "/api/v1/trigger-rules/<int:rule_id>"): api("coordinator"),
+    ("GET", "/api/v1/feeds"): api("viewer"),
+    ("POST", "/api/v1/feeds"): api("admin"),
     ("GET", "/api/v1/travellers"): api("coordinator"),
     ("POST", "/api/v1/travellers"): api("coordinator"),
     ("GET", "/api/v1/travellers/<int:traveller_id>"): api("coordinator"),
@@ -155,6 +168,8 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/my/signout"): back_to_sign_in(),
     ("POST", "/my/back-home"): traveller(),
     ("POST", "/my/contacts"): traveller(),
+    ("GET", "/my/contacts/confirm"): traveller(),
+    ("POST", "/my/contacts/confirm/<field>"): traveller(),
     ("GET", "/my/delete"): traveller(),
     ("POST", "/my/delete"): traveller(),
     ("GET", "/my/trips"): traveller(),
@@ -184,7 +199,8 @@ MATRIX: dict[tuple[str, str], tuple] = {
 # Run last for each caller: they end the caller's session.
 SESSION_ENDERS = {("POST", "/logout"), ("POST", "/my/signout"), ("POST", "/my/delete")}
 ARGUMENTS = {"cc": "FR", "fmt": "csv", "action": "note", "answer": "safe", "token": "not-a-token",
-             "external_id": "E1", "filename": "missing.css"}
+             "external_id": "E1", "filename": "missing.css",
+             "field": "email"}
 
 
 def routes(app) -> set[tuple[str, str]]:

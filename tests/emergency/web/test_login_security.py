@@ -131,7 +131,7 @@ def test_a_wrong_code_does_not_turn_totp_on_and_keeps_the_key_shown(app, client)
     secret = pyotp.TOTP(first)
     code = "000000" if secret.now() != "000000" else "111111"
     refused = client.post("/account/two-step", data={"code": code})
-    assert refused.status_code == 401
+    assert refused.status_code == 400  # signed in: a form to correct, not a refusal
     assert re.search(r'id="totp-secret">(\w+)<', refused.get_data(as_text=True)).group(1) == first
     from emergency.core.database import db_session
 
