@@ -30,8 +30,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from emergency import cli
     from emergency.core import audit, auth, config, database, i18n, rate_limits, security
     from emergency.jobs import runner
-    from emergency.web import api, console, public, webhooks
-    from emergency.web.api import errors as api_errors
+    from emergency.web import api, console, errors, public, webhooks
 
     app = Flask(
         __name__,
@@ -55,7 +54,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (*api.BLUEPRINTS, webhooks.bp):
         app.register_blueprint(blueprint)
         security.exempt_blueprint(blueprint)
-    api_errors.register_app_error_handlers(app)
+    errors.register(app)
     cli.init_app(app)
     if app.config["JOBS_MODE"] == "thread" and not app.testing:
         _start_embedded_cron(app)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from emergency.core.auth import authenticate
+from emergency.core.i18n import remember_language
 from emergency.web.console.blueprint import bp, is_safe_next
 from emergency.web.console.forms import LoginForm
 
@@ -20,6 +21,7 @@ def login():
         user = authenticate(form.email.data.strip(), form.password.data)
         if user is not None:
             login_user(user)
+            remember_language(user)
             target = form.next.data if is_safe_next(form.next.data) else url_for("console.index")
             return redirect(target)
         error, status = _("Wrong email or password. Please try again."), 401
