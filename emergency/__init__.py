@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -58,6 +58,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     cli.init_app(app)
     if app.config["JOBS_MODE"] == "thread" and not app.testing:
         _start_embedded_cron(app)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers and bookmarks ask for /favicon.ico whatever the page's <link> says."""
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.get("/healthz")
     def healthz():

@@ -254,3 +254,18 @@ def test_a_usage_mistake_keeps_clicks_exit_code_2_and_a_refused_value_exits_1(ru
     refused = runner.invoke(args=["create-user", "p@example.org", "--name", "P", "--role", "partner",
                                   "--password", "x"])
     assert "--partner NAME is required" in error_line(refused)
+
+
+def test_the_demo_serves_on_the_port_it_is_given_and_links_follow_it(make_app, monkeypatch):
+    import werkzeug.serving
+
+    served = {}
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda host, port, app, **kw: served.update(port=port, app=app))
+    app = make_app(ENV_NAME="development")
+    result = app.test_cli_runner().invoke(args=["demo", "--port", "5050", "--travellers", "3"])
+    assert result.exit_code == 0, result.output
+    assert served["port"] == 5050
+    assert served["app"].config["PUBLIC_BASE_URL"] == "http://127.0.0.1:5050"
+    assert served["app"].config["RATELIMIT_DEMO_FACTOR"] > 1
+    assert "http://127.0.0.1:5050/" in result.output and "relaxed" in result.output

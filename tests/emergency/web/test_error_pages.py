@@ -69,3 +69,10 @@ def test_switching_language_in_the_console_is_remembered_for_the_user(login_as, 
     client.get("/?lang=en")
     db.expire_all()
     assert db.scalar(select(User.language).where(User.email == "coordinator@example.org")) == "en"
+
+
+def test_the_favicon_is_served_and_linked_from_both_layouts(client):
+    assert client.get("/favicon.ico").headers["Location"].endswith("/static/favicon.svg")
+    assert client.get("/static/favicon.svg").status_code == 200
+    assert 'href="/static/favicon.svg"' in client.get("/login").get_data(as_text=True)
+    assert 'href="/static/favicon.svg"' in client.get("/register").get_data(as_text=True)
