@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -16,13 +16,15 @@ from emergency.web.console.blueprint import bp
 from emergency.web.console.forms import ReplyForm
 from notify.models import OutboxMessage
 
+PAGE_SIZE = 50
+
 
 @bp.get("/outbox")
 @login_required
 def outbox():
-    messages = dashboard.outbox_messages(limit=100)
-    messages = sorted(messages, key=lambda m: (m.created_at, m.id), reverse=True)
-    return render_template("console/outbox.html", messages=messages)
+    before = request.args.get("before", type=int)
+    page = dashboard.outbox_page(before=before if before and before > 0 else None, size=PAGE_SIZE)
+    return render_template("console/outbox.html", page_size=PAGE_SIZE, **page)
 
 
 @bp.post("/outbox/<int:message_id>/reply")
