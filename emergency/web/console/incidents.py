@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from common.clock import utcnow
@@ -41,6 +42,32 @@ def index():
     return render_template("console/index.html", rows=rows)
 
 
+# The names parse_number gives (the API's field names) as the labels the console shows.
+FIELD_LABELS = {"lat": _l("Latitude"), "lon": _l("Longitude"), "radius_km": _l("Radius (km)"),
+                "corridor_km": _l("Distance from the track (km)")}
+# Errors whose message carries a parser's own words (GEOS, GDAL, SQLite, JSON, zip): the
+# console says what is wrong in its own words instead; the API and CLI keep the detail.
+PARSER_ERRORS = {
+    "bad_wkt": _l("The text cannot be read as WKT. Check that it is a POLYGON or MULTIPOLYGON with "
+                  "numbers separated by spaces, and points by commas."),
+    "not_json": _l("The zone cannot be read as GeoJSON. Check that the file or text is complete."),
+    "bad_kml": _l("The KML file cannot be read. Export the zone again from your mapping tool."),
+    "bad_file": _l("The file cannot be read as a zone. Upload GeoJSON, KML, a zipped shapefile or a GeoPackage."),
+    "bad_zip": _l("The zip file cannot be read. Zip the shapefile's files again and upload the new file."),
+}
+
+
+def zone_error_message(err) -> str:
+    """A zone error in the reader's words: field labels, not field names; no parser output."""
+    code = getattr(err, "code", None)
+    if code in PARSER_ERRORS:
+        return str(PARSER_ERRORS[code])
+    if code == "not_a_number":
+        field = (getattr(err, "params", None) or {}).get("field")
+        return _("%(field)s must be a number.", field=FIELD_LABELS.get(field, field))
+    return translate(err)
+
+
 def _zone_and_window(form_data, files):
     """Run the services' checks; returns (zone specs, start, end, errors-by-group)."""
     errors: dict[str, str] = {}
@@ -49,7 +76,7 @@ def _zone_and_window(form_data, files):
     try:  # the main zone and any severity rings
         zone = incidents.specs_from_form(kind, form_data, files)
     except (GeoError, incidents.ZoneSpecError) as err:
-        errors["zone"] = translate(err)
+        errors["zone"] = zone_error_message(err)
     try:  # an empty start means "now" (the service's default)
         start, end = incidents.parse_window((form_data.get("starts_at") or "").strip() or None,
                                             (form_data.get("ends_at") or "").strip() or None)

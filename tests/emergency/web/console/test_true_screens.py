@@ -92,3 +92,25 @@ def test_the_outbox_counts_in_french_digits(client, app):
     login(client, "coordinator@example.org")
     page = client.get("/outbox?lang=fr").get_data(as_text=True)
     assert "Messages 1 à 50 sur 1\u202f001" in page and "Messages plus anciens" in page
+
+
+def test_a_decimal_comma_is_a_decimal_point_in_the_zone_form(client, app):
+    add_traveller(app, "Ann", country="PT", lat=38.72, lon=-9.14)
+    login(client, "coordinator@example.org")
+    response = client.post("/incidents/preview?lang=fr", data={"zone_kind": "circle", "lat": "38,7223",
+                                                               "lon": "-9,1393", "radius_km": "5,5"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["count"] == 1
+
+
+def test_zone_errors_name_fields_by_their_labels_and_keep_parser_output_out(client, app):
+    login(client, "coordinator@example.org")
+    refused = client.post("/incidents/preview?lang=fr", data={"zone_kind": "circle", "lat": "nord",
+                                                              "lon": "-9.1", "radius_km": "5"})
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"]["zone"] == "Latitude doit être un nombre."
+    wkt = client.post("/incidents/preview?lang=en", data={"zone_kind": "text", "text_kind": "wkt",
+                                                          "zone_text": "POLYGON((1 2, 3 x, 1 2))"})
+    message = wkt.get_json()["errors"]["zone"]
+    assert wkt.status_code == 400 and "WKT" in message
+    assert "ParseException" not in message and "Expected" not in message
