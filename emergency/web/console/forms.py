@@ -49,7 +49,8 @@ class PostForm(FlaskForm):
 class IncidentForm(FlaskForm):
     """A new incident: a title, a window in UTC and a zone given one of three ways."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)], render_kw={"lang": "en"})
+    title_fr = StringField(_l("Title (French, optional)"), validators=[Optional(), Length(max=200)], render_kw={"lang": "fr"})
     starts_at = StringField(_l("Start (UTC)"), validators=[Optional()],
                             render_kw={"type": "datetime-local"})
     ends_at = StringField(_l("End (UTC, optional)"), validators=[Optional()],

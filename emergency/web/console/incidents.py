@@ -97,7 +97,8 @@ def new_incident():
         zone, start, end, errors = _zone_and_window(request.form, request.files)
         if form_ok and not errors:
             try:
-                incident = incidents.create_incident(form.title.data.strip(), zone, start, end)
+                incident = incidents.create_incident(form.title.data.strip(), zone, start, end,
+                                                     title_fr=form.title_fr.data)
             except incidents.WindowError as err:
                 form.title.errors = [*form.title.errors, translate(err)]
             else:

@@ -47,7 +47,7 @@ def test_db_upgrade_is_safe_on_an_up_to_date_database(runner):
     first = runner.invoke(args=["db", "upgrade"])
     second = runner.invoke(args=["db", "upgrade"])
     assert first.exit_code == 0 and second.exit_code == 0, second.output
-    assert "revision 0019" in second.output
+    assert "revision 0022" in second.output
 
 
 def test_seed_creates_the_requested_number_of_travellers(runner, app):
