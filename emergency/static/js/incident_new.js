@@ -190,7 +190,7 @@
     (result.rows || []).forEach(function (r) {
       var tr = document.createElement("tr");
       cell(tr, r.name);
-      cell(tr, (r.language || "").toUpperCase());
+      cell(tr, labels["language_" + r.language] || null);
       cell(tr, [r.place, r.country_name || r.country].filter(Boolean).join(", "));
       cell(tr, labels[r.located_by] || labels[r.precision] || "—");
       cell(tr, typeof r.distance_km === "number" ? decimal(r.distance_km) : null, "num");

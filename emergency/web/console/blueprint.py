@@ -17,9 +17,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from emergency.core.i18n import current_language
 from emergency.core.models import Incident
 from emergency.services import incidents
 from emergency.web.console.forms import IncidentForm
+from geo import countries
 
 bp = Blueprint("console", __name__)
 
@@ -38,6 +40,8 @@ STATUS_LABELS = {
     "viewer": _l("viewer"), "coordinator": _l("coordinator"), "approver": _l("approver"),
     "admin": _l("administrator"), "partner": _l("partner"),
 }
+# Languages by name, not by code, wherever a page shows a person's language.
+LANGUAGE_NAMES = {"en": _l("English"), "fr": _l("French")}
 
 
 @bp.app_template_filter("number")
@@ -82,8 +86,16 @@ def _helpers():
         """A stored English message (e.g. a zone repair note) in the reader's language."""
         return _(text) if text else ""
 
-    return {"lang_url": lang_url, "status_label": status_label, "can": can,
-            "translate_text": translate_text, "provenance": provenance}
+    def language_label(code) -> str:
+        name = LANGUAGE_NAMES.get(code)
+        return str(name) if name is not None else ("—" if not code else str(code))
+
+    def country_label(code) -> str:
+        """A country's name in the page's language (its code only when unknown)."""
+        return (countries.country_name(code, current_language()) or code) if code else "—"
+
+    return {"lang_url": lang_url, "status_label": status_label, "can": can, "language_label": language_label,
+            "country_label": country_label, "translate_text": translate_text, "provenance": provenance}
 
 
 def reporter_label(reported_by: str, reporter_name: str | None, traveller_name: str) -> str:

@@ -6,6 +6,8 @@ validate, commit and audit, and show errors in the reader's language.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -68,6 +70,30 @@ def zone_error_message(err) -> str:
     return translate(err)
 
 
+DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d/%m/%Y")  # 02/12/2026 07:30, as French readers write it
+YEAR_FIRST = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+
+def form_datetime(text: str | None) -> str | None:
+    """A date-time typed in the console (day first, 02/12/2026 07:30, or year first,
+    2026-12-02 07:30) as ISO 8601 for the services; other text is passed on unchanged so
+    the services' own check refuses it in the reader's language."""
+    text = " ".join((text or "").split())
+    if not text:
+        return None
+    for pattern in (*DAY_FIRST, *YEAR_FIRST):
+        try:
+            return datetime.strptime(text, pattern).strftime("%Y-%m-%dT%H:%M")
+        except ValueError:
+            continue
+    return text
+
+
+def shown_datetime(value: datetime) -> str:
+    """How the form shows a date-time: day first in French, year first in English."""
+    return value.strftime("%d/%m/%Y %H:%M" if current_language() == "fr" else "%Y-%m-%d %H:%M")
+
+
 def _zone_and_window(form_data, files):
     """Run the services' checks; returns (zone specs, start, end, errors-by-group)."""
     errors: dict[str, str] = {}
@@ -78,8 +104,8 @@ def _zone_and_window(form_data, files):
     except (GeoError, incidents.ZoneSpecError) as err:
         errors["zone"] = zone_error_message(err)
     try:  # an empty start means "now" (the service's default)
-        start, end = incidents.parse_window((form_data.get("starts_at") or "").strip() or None,
-                                            (form_data.get("ends_at") or "").strip() or None)
+        start, end = incidents.parse_window(form_datetime(form_data.get("starts_at")),
+                                            form_datetime(form_data.get("ends_at")))
     except incidents.WindowError as err:
         errors[err.field if err.field in ("starts_at", "ends_at") else "window"] = translate(err)
     return zone, start, end, errors
@@ -91,7 +117,7 @@ def new_incident():
     form = IncidentForm()
     errors: dict[str, str] = {}
     if request.method == "GET" and not form.starts_at.data:
-        form.starts_at.data = utcnow().strftime("%Y-%m-%dT%H:%M")
+        form.starts_at.data = shown_datetime(utcnow())
     if request.method == "POST":
         form_ok = form.validate()
         zone, start, end, errors = _zone_and_window(request.form, request.files)
@@ -131,7 +157,7 @@ def incident_from_cap():
             reasons = [{"path": r.path, "message": translate(r)} for r in result.reasons]
     flash(_("The CAP message was refused."), "error")
     form = IncidentForm(formdata=None)
-    form.starts_at.data = utcnow().strftime("%Y-%m-%dT%H:%M")
+    form.starts_at.data = shown_datetime(utcnow())
     return render_template("console/incident_new.html", form=form, errors={}, cap_form=cap_form,
                            cap_reasons=reasons), 400
 

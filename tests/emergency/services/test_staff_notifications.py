@@ -230,7 +230,7 @@ def test_an_alert_needing_approval_tells_the_on_call_approvers_but_not_its_autho
     sent = outbox(app)
     assert sorted(to for _channel, to, _text in sent) == sorted([ADA, PHONES[ADA]])
     email = [text for channel, _to, text in sent if channel == "email"][0]
-    assert email == "Approbation requise : alerte à 1 personne pour Floods"
+    assert email == "Approbation requise\u00a0: alerte à 1 personne pour Floods"
     sms = [text for channel, _to, text in sent if channel == "sms"][0]
     assert f"https://consular.test/incidents/{incident}#alert-{alert}" in sms
     assert "Cora Coordinator" in sms

@@ -114,3 +114,21 @@ def test_zone_errors_name_fields_by_their_labels_and_keep_parser_output_out(clie
     message = wkt.get_json()["errors"]["zone"]
     assert wkt.status_code == 400 and "WKT" in message
     assert "ParseException" not in message and "Expected" not in message
+
+
+def test_the_window_reads_french_day_first_dates_and_shows_them_in_the_readers_order(client, app):
+    from emergency.core.database import db_session
+    from emergency.core.models import Incident
+
+    login(client, "coordinator@example.org")
+    page = client.get("/incidents/new?lang=fr").get_data(as_text=True)
+    assert "Format\u00a0: JJ/MM/AAAA HH:MM" in page and 'type="datetime-local"' not in page
+    assert re.search(r'id="starts_at"[^>]*value="\d\d/\d\d/\d{4} \d\d:\d\d"', page)
+    response = client.post("/incidents/new?lang=fr", data={
+        "title": "Floods", "zone_kind": "circle", "lat": "38,72", "lon": "-9,14", "radius_km": "20",
+        "starts_at": "02/03/2026 07:30", "ends_at": "2026-03-05 18:00"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        incident = db_session().get(Incident, int(response.headers["Location"].rsplit("/", 1)[1]))
+        assert (incident.starts_at.month, incident.starts_at.day, incident.starts_at.hour) == (3, 2, 7)
+        assert (incident.ends_at.month, incident.ends_at.day) == (3, 5)
