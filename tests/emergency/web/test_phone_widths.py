@@ -1,5 +1,6 @@
 """On a phone (360 and 390 px wide) no console or traveller page scrolls sideways, in English
-and in French: document.scrollingElement.scrollWidth is measured in Chromium on every page."""
+and in French: document.scrollingElement.scrollWidth is measured in Chromium on every page.
+The traveller pages' controls are also big enough for a thumb."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -46,7 +47,14 @@ def traveller_pages(s: dict) -> list[str]:
     return ["/register", "/my", "/now", f"/incidents/{s['incident']}/checkin", f"/r/{s['answer']}", "/no-such-page"]
 
 
-def too_wide(tab, base: str, paths: list[str], lang: str, width: int, shots: str) -> list[str]:
+# Controls under 44 px tall (WCAG 2.5.5's target size) on a traveller page, with the page.
+SMALL_CONTROLS = """() => Array.from(document.querySelectorAll(
+    'main button, main select, main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .lang-switch a'))
+  .filter(el => el.offsetParent !== null && el.getBoundingClientRect().height < 43.5)
+  .map(el => (el.id || el.name || el.textContent.trim()).slice(0, 40))"""
+
+
+def too_wide(tab, base: str, paths: list[str], lang: str, width: int, shots: str, thumbs: bool = False) -> list[str]:
     wide = []
     for path in paths:
         tab.goto(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
@@ -54,6 +62,9 @@ def too_wide(tab, base: str, paths: list[str], lang: str, width: int, shots: str
         measured = tab.evaluate("document.scrollingElement.scrollWidth")
         if measured > width:
             wide.append(f"{path} [{lang}, {width}px]: {measured}px")
+        small = tab.evaluate(SMALL_CONTROLS) if thumbs else []
+        if small:
+            wide.append(f"{path} [{lang}, {width}px]: controls too small for a thumb: {small}")
         if width == 390:
             name = path.strip("/").replace("/", "-")[:40] or "home"
             tab.screenshot(path=str(ARTIFACTS / f"phone-{shots}-{name}-{lang}.png"), full_page=True)
@@ -86,12 +97,12 @@ def test_no_traveller_page_scrolls_sideways_on_a_phone(live_server, page, scene,
         context = page.context.browser.new_context(viewport={"width": width, "height": 800}, is_mobile=True,
                                                    has_touch=True, locale="fr-CA" if lang == "fr" else "en-CA")
         tab = context.new_page()
-        wide += too_wide(tab, live_server, traveller_pages(scene), lang, width, "traveller")
+        wide += too_wide(tab, live_server, traveller_pages(scene), lang, width, "traveller", thumbs=True)
         # the traveller's own record, behind the sign-in link (used once, by the first width)
         if width == WIDTHS[0]:
             tab.goto(f"{live_server}/my/signin/{scene['signin']}?lang={lang}")
             tab.locator("main form button[type=submit]").first.click()
             tab.wait_for_url("**/my/trips**")
-        wide += too_wide(tab, live_server, ["/my/trips"], lang, width, "traveller") if width == WIDTHS[0] else []
+        wide += too_wide(tab, live_server, ["/my/trips"], lang, width, "traveller", thumbs=True) if width == WIDTHS[0] else []
         context.close()
     assert wide == []
