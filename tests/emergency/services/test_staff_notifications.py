@@ -83,7 +83,7 @@ def test_a_case_opening_tells_each_officer_on_call_once_per_channel_in_their_lan
     by_address = {to: text for _channel, to, text in sent}
     assert by_address[CORA] == "Case opened: Ann Lee needs help — Floods"
     assert by_address[PHONES[CORA]].startswith("Case opened: Ann Lee needs help - Floods https://consular.test/cases/")
-    assert by_address[ADA] == "Dossier ouvert : Ann Lee a besoin d'aide — Floods"
+    assert by_address[ADA] == "Dossier ouvert\u00a0: Ann Lee a besoin d'aide — Floods"
     assert by_address[PHONES[ADA]].startswith("Dossier ouvert : Ann Lee a besoin d'aide - Floods https://")
     assert all(r.status == "sent" and r.attempts == 1 for r in rows(app))
 
