@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from emergency.core.database import db_session
 from emergency.core.i18n import current_language, other_language
 from emergency.web.api import errors as api_errors
 
@@ -61,4 +62,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def _server_error(error):
+        # The failed request may have left its transaction aborted (PostgreSQL refuses every
+        # later statement): roll it back so the page's layout can still read what it shows.
+        try:
+            db_session().rollback()
+        except Exception:  # noqa: BLE001 - the page must render even if the database is gone
+            pass
         return render_error(error)
