@@ -1,9 +1,9 @@
 """Flask-Babel set-up: the language is the one asked for (?lang=), then the one chosen
 in this browser, then the signed-in user's, then the browser's preference, then English.
 
-A signed-in user's stored language follows their last choice (the language switch, or the
-language of the page they signed in on), so a French reader who signs in on another browser
-or after their session ends is not sent back to English."""
+A signed-in user's stored language follows their last choice (the language switch, signed in
+or before signing in), so a French reader who signs in on another browser or after their
+session ends is not sent back to English; a browser's default language is not a choice."""
 from __future__ import annotations
 
 from pathlib import Path

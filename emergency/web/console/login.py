@@ -1,7 +1,7 @@
 """Console log-in and log-out."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
@@ -21,7 +21,8 @@ def login():
         user = authenticate(form.email.data.strip(), form.password.data)
         if user is not None:
             login_user(user)
-            remember_language(user)
+            if session.get("lang"):  # chosen with the switch in this browser, not just its default
+                remember_language(user, session["lang"])
             target = form.next.data if is_safe_next(form.next.data) else url_for("console.index")
             return redirect(target)
         error, status = _("Wrong email or password. Please try again."), 401
