@@ -106,7 +106,7 @@
           window.incidentPointsCount = markers.length;
           group.addLayers(markers);
           if (statusEl) {
-            statusEl.textContent = Console.fill(labels.map_count || "", {
+            statusEl.textContent = Console.fill(Console.plural(labels.map_count, payload.count), {
               count: payload.count, country_only: payload.country_only
             });
           }

@@ -88,3 +88,20 @@ def test_an_unknown_address_is_a_house_page_in_both_languages(live_server, page,
     expect(page.locator("main h2")).to_have_text(WORDS[lang]["other"])
     expect(page.locator(".langswitch a")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / f"not-found-{lang}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang, words", [("en", "3 travellers on the map"), ("fr", "3 voyageurs sur la carte")])
+def test_the_map_counts_travellers_with_the_languages_plural(live_server, page, lang, words):
+    from playwright.sync_api import expect
+
+    sign_in(page, live_server, lang)
+    page.goto(f"{live_server}/incidents/new")
+    page.fill("#title", "Floods")
+    page.check("input[name=zone_kind][value=circle]")
+    page.fill("#lat", "38.72")
+    page.fill("#lon", "-9.14")
+    page.fill("#radius_km", "60")
+    page.locator("form:has(#title) button.btn-primary").click()
+    page.wait_for_url(re.compile(r".*/incidents/\d+$"))
+    expect(page.locator("#map-status")).to_contain_text(words)
+    assert page.evaluate("Console.plural({one: 'a', other: 'b'}, 0)") == ("a" if lang == "fr" else "b")
