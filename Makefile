@@ -1,5 +1,6 @@
 # Two commands for a fresh machine:
-#   make demo   - install into .venv and start the console with a demo registry (SQLite, outbox)
+#   make demo   - install into .venv and start the console with a demo registry (SQLite, outbox);
+#                 PORT=5050 serves it on another port (links in messages follow it)
 #   make test   - install into .venv and run the whole test suite
 # Installs take the exact versions in constraints.txt; `make lock` refreshes them.
 VENV ?= .venv
@@ -8,6 +9,7 @@ BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 TEST_STAMP = $(VENV)/.installed-test
 CONSTRAINTS = constraints.txt
+PORT ?= 5000
 
 .PHONY: demo test install install-test translations extract-messages lock
 
@@ -33,7 +35,8 @@ translations: $(STAMP)
 
 demo: install
 	EMERGENCY_ENV=development DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/instance/demo.db} \
-	  $(BIN)/emergency demo
+	  PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
+	  $(BIN)/emergency demo --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

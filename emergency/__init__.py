@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -30,8 +30,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from emergency import cli
     from emergency.core import audit, auth, config, database, i18n, inputs, rate_limits, security
     from emergency.jobs import runner
-    from emergency.web import api, console, public, webhooks
-    from emergency.web.api import errors as api_errors
+    from emergency.web import api, console, errors, public, webhooks
 
     app = Flask(
         __name__,
@@ -56,10 +55,15 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (*api.BLUEPRINTS, webhooks.bp):
         app.register_blueprint(blueprint)
         security.exempt_blueprint(blueprint)
-    api_errors.register_app_error_handlers(app)
+    errors.register(app)
     cli.init_app(app)
     if app.config["JOBS_MODE"] == "thread" and not app.testing:
         _start_embedded_cron(app)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers and bookmarks ask for /favicon.ico whatever the page's <link> says."""
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.get("/healthz")
     def healthz():

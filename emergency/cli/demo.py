@@ -7,6 +7,7 @@ say so.
 """
 from __future__ import annotations
 
+import os
 import secrets
 
 import click
@@ -19,6 +20,7 @@ from emergency.core.auth import create_user, end_sessions
 from emergency.core.database import db_session, engine
 from emergency.core.migrate import upgrade
 from emergency.core.models import User
+from emergency.core.rate_limits import DEMO_FACTOR
 from registry.models import Traveller
 
 DEMO_USERS = (
@@ -61,8 +63,15 @@ def prepare_demo(travellers: int) -> list[tuple[str, str, str]]:
 def demo(count: int, port: int):
     """Prepare a demo registry on the embedded defaults, print the logins, run the console."""
     logins = prepare_demo(count)
+    config = current_app.config
+    if "PUBLIC_BASE_URL" not in os.environ:  # links in the demo's messages open on this server
+        config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    config["RATELIMIT_DEMO_FACTOR"] = DEMO_FACTOR
     click.echo("")
     click.echo("Consular Emergency Response - demo / démonstration")
+    click.echo(f"  Links in messages / liens des messages: {config['PUBLIC_BASE_URL']}")
+    click.echo(f"  Rate limits on public forms relaxed {DEMO_FACTOR}x for the demo / "
+               f"limites de fréquence des formulaires publics assouplies ({DEMO_FACTOR}x) pour la démonstration")
     click.echo(f"  Console:  http://127.0.0.1:{port}/")
     click.echo(f"  Register: http://127.0.0.1:{port}/register")
     for role, email, password in logins:

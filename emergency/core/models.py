@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from common.clock import utcnow
@@ -92,7 +92,10 @@ class Incident(AppBase):
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    title_fr: Mapped[str | None] = mapped_column(String(200))  # None: the English title serves both
+    # `title` is the English title under the name the API, the CLI and older callers use.
+    title = synonym("title_en")
     status: Mapped[str] = mapped_column(String(12), default="active")  # active | closed
     zone_geojson: Mapped[dict] = mapped_column(JSON)  # normalised geometry (MultiPolygon)
     zone_source: Mapped[dict | None] = mapped_column(JSON)  # how it was given: kind + parameters
@@ -112,6 +115,10 @@ class Incident(AppBase):
         cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (CheckConstraint("status IN ('active','closed')", name="status"),)
+
+    def title_in(self, lang: str) -> str:
+        """The title a reader of `lang` sees: the French one when there is one, else the English."""
+        return self.title_fr if lang == "fr" and self.title_fr else self.title_en
 
 
 class IncidentZone(AppBase):

@@ -15,7 +15,7 @@ and French. The address is the client's: behind a proxy, set TRUSTED_PROXIES.
 """
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter import Limiter
@@ -27,15 +27,26 @@ from emergency.core.i18n import current_language, other_language
 # one module-level limiter serves whichever app is built.
 limiter = Limiter(key_func=get_remote_address)
 
-REGISTER_PER_IP = "10/hour"
-SIGNIN_PER_IP = "5/hour"
-SIGNIN_PER_EMAIL = "3/hour"
-CHECKIN_PER_IP = "10/hour"
+# The demo multiplies every limit by RATELIMIT_DEMO_FACTOR: one person trying every form
+# from one address would otherwise meet the 429 page within minutes.
+DEMO_FACTOR = 50
+
+
+def per_hour(count: int):
+    """A limit Flask-Limiter reads at each request, so the demo can relax it."""
+    return lambda: f"{count * current_app.config.get('RATELIMIT_DEMO_FACTOR', 1)}/hour"
+
+
+REGISTER_PER_IP = per_hour(10)
+SIGNIN_PER_IP = per_hour(5)
+SIGNIN_PER_EMAIL = per_hour(3)
+CHECKIN_PER_IP = per_hour(10)
 # Each check-in report takes at most 5 codes (checkin_codes.MAX_TRIES); this caps how many
 # reports one address can try codes on, so nobody sweeps the 10^6 codes across many reports.
-CHECKIN_CODE_PER_IP = "20/hour"
+CHECKIN_CODE_PER_IP = per_hour(20)
 # Each new email or phone a signed-in traveller gives costs a message to that address.
-CONTACT_CHANGE_PER_IP = "10/hour"
+CONTACT_CHANGE_PER_IP = per_hour(10)
+# Staff log-in is not relaxed by the demo: its limits guard accounts, not a mailbox.
 LOGIN_PER_IP = "30/hour"
 LOGIN_PER_ACCOUNT = "10/hour"
 

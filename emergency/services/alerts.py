@@ -69,6 +69,12 @@ def _kind_texts(kind: str, title: str) -> dict[str, str]:
     }
 
 
+def title_in(incident, lang: str) -> str:
+    """The incident's title for a `lang` reader (its French title when it has one)."""
+    french = getattr(incident, "title_fr", None)
+    return french if lang == "fr" and french else incident.title
+
+
 def default_texts(incident: Incident, kind: str = "safety_check") -> dict[str, str]:
     """Pre-filled wording of one kind of alert, in both languages (GSM-7-safe French SMS)."""
     if kind not in KINDS:
@@ -76,7 +82,7 @@ def default_texts(incident: Incident, kind: str = "safety_check") -> dict[str, s
     texts = {}
     for lang in ("en", "fr"):
         with force_locale(lang):
-            for part, value in _kind_texts(kind, incident.title).items():
+            for part, value in _kind_texts(kind, title_in(incident, lang)).items():
                 # A default SMS never costs UCS-2 segments because of a translator's ê or ’.
                 texts[f"{part}_{lang}"] = gsm_safe(value) if part == "sms" else value
     return texts

@@ -220,6 +220,22 @@ def texts_for(alert: CapAlert) -> tuple[dict[str, str], list[str]]:
     return texts, notes
 
 
+def titles_for(alert: CapAlert) -> tuple[str, str | None]:
+    """(English title, French title): each language's headline; when the message has only
+    one language, or neither, `title_for`'s title in English and no French title."""
+    def cut(text: str) -> str:
+        return text if len(text) <= 200 else text[:199] + "…"
+
+    heads = {}
+    for lang in LANGUAGES:
+        info = alert.info_for(lang)
+        if info is not None and (info.headline or info.event):
+            heads[lang] = (info.headline or info.event).strip()
+    if heads.get("en") and heads.get("fr"):
+        return cut(heads["en"]), cut(heads["fr"])
+    return title_for(alert), None
+
+
 def title_for(alert: CapAlert) -> str:
     """"English headline / French headline"; one of them, or the first block's, when the
     message has fewer languages."""
@@ -364,7 +380,8 @@ def _open(alert: CapAlert, source: str, notes: list[str]) -> Outcome:
     texts, text_notes = texts_for(alert)
     notes = notes + text_notes + zone_notes
     start, end = window_for(alert)
-    incident = incident_service.create_incident(title_for(alert), zone, start, end, commit=False)
+    title_en, title_fr = titles_for(alert)
+    incident = incident_service.create_incident(title_en, zone, start, end, commit=False, title_fr=title_fr)
     _message(alert, incident, source, "opened", notes, texts)
     draft = _draft_alert(incident, texts)
     db_session().commit()
@@ -388,7 +405,7 @@ def _update(alert: CapAlert, previous: CapMessage, source: str) -> Outcome:
     else:
         _replace_zone(incident, zone)
     notes += text_notes
-    incident.title = title_for(alert)
+    incident.title_en, incident.title_fr = titles_for(alert)
     incident.starts_at, incident.ends_at = window_for(alert)
     draft = None
     if not text_notes:

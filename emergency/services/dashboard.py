@@ -17,7 +17,7 @@ from emergency.core.models import Alert, AlertRecipient, Incident, SafetyRespons
 from emergency.services import households
 from emergency.services.followup_rounds import SKIPPED_ANSWERED
 from notify.models import Delivery, InboundMessage, OutboxMessage
-from registry.models import Companion, Traveller
+from registry.models import Companion, Stop, Traveller
 
 REACHED = ("sent", "delivered")
 
@@ -87,6 +87,23 @@ def _people_alerts(incident: Incident):
     return select(Alert.id).where(Alert.incident_id == incident.id, Alert.kind != "contact_check")
 
 
+def _located_by(incident: Incident, traveller_ids: list[int]) -> dict[int, str]:
+    """How the located recipients among `traveller_ids` were placed, 'point' or 'city', so the
+    recipients table says "city centre" as the preview and the affected table do. The frozen
+    recipient list keeps only located-or-not; their stops during the incident tell which
+    (an exact point wins over a city, as it does when the affected set is ranked)."""
+    if not traveller_ids:
+        return {}
+    start = incident.starts_at.date()
+    query = (select(Stop.traveller_id, func.max(Stop.precision))  # 'point' > 'city'
+             .where(Stop.traveller_id.in_(traveller_ids), Stop.precision != "country",
+                    or_(Stop.departure.is_(None), Stop.departure >= start))
+             .group_by(Stop.traveller_id))
+    if incident.ends_at is not None:
+        query = query.where(Stop.arrival <= incident.ends_at.date())
+    return dict(db_session().execute(query).all())
+
+
 def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
     """The people on this incident's recipient lists, households where someone needs help first.
 
@@ -130,11 +147,13 @@ def recipient_rows(incident: Incident, limit: int = 200) -> list[dict]:
             status[(d.recipient_id, d.channel)] = d.status
     history = answer_history(incident, ids)
     people_of = households.households(incident.id, ids)
+    located_by = _located_by(incident, [p.traveller_id for p in rows if p.precision != "country"])
     return [{
         "traveller_id": p.traveller_id,
         "name": f"{p.given_name} {p.family_name}",
         "language": p.language,
         "precision": p.precision,
+        "located_by": "country" if p.precision == "country" else located_by.get(p.traveller_id, "point"),
         "email_status": status.get((p.traveller_id, "email")),
         "sms_status": status.get((p.traveller_id, "sms")),
         "response": p.status,
@@ -171,6 +190,26 @@ def answer_history(incident: Incident, traveller_ids: list[int]) -> dict[int, li
 
 def outbox_messages(limit: int = 100) -> list[OutboxMessage]:
     return list(db_session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def outbox_page(before: int | None = None, size: int = 50) -> dict:
+    """One page of the outbox, newest first: the messages older than id `before` (the newest
+    when None), the total, how many are newer than this page, and the id that opens the next
+    (older) page, or None on the last. By id, not by offset, so a message arriving while
+    someone reads does not shift every page by one."""
+    session = db_session()
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
+    messages = list(session.scalars(query.limit(size + 1)))
+    more = len(messages) > size
+    messages = messages[:size]
+    total = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+    newer = 0
+    if before is not None:
+        newer = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.id >= before)) or 0
+    return {"messages": messages, "total": total, "newer": newer,
+            "older": messages[-1].id if more and messages else None}
 
 
 def messages_to_read(incident: Incident, limit: int = 100) -> list[dict]:

@@ -337,10 +337,10 @@ def _round_texts(check: Alert, kind: str, incident: Incident) -> dict[str, str]:
                 body = _("You are listed as an emergency contact of %(name)s. We have not heard from "
                          "%(name)s since %(title)s. If you have heard from them, please tell us whether "
                          "they are safe or need help. If you have not, you do not need to reply.",
-                         name=name, title=incident.title)
+                         name=name, title=incident.title_in(lang))
                 sms = gsm_safe(_("Consular services: we have not heard from %(name)s since %(title)s. If you "
                                  "have, reply 1 if they are safe, 2 if they need help. No reply needed "
-                                 "otherwise.", name=name, title=incident.title))
+                                 "otherwise.", name=name, title=incident.title_in(lang)))
             else:
                 subject = _("Reminder: %(subject)s", subject=getattr(check, f"subject_{lang}"))
                 body = _("We have not received your answer yet.") + "\n\n" + getattr(check, f"body_{lang}")

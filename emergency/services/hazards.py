@@ -269,8 +269,8 @@ def _draft_alert(incident: Incident) -> Alert | None:
                                     .order_by(Alert.id).limit(1)).first()
     if existing is not None:
         return existing
-    en, fr = incident.title, incident.title
-    if " / " in incident.title:
+    en, fr = incident.title, incident.title_fr or incident.title
+    if not incident.title_fr and " / " in incident.title:
         en, fr = incident.title.split(" / ", 1)
     texts = {k: v for k, v in alerts.default_texts(SimpleNamespace(title=en)).items() if k.endswith("_en")}
     texts.update({k: v for k, v in alerts.default_texts(SimpleNamespace(title=fr)).items() if k.endswith("_fr")})

@@ -241,8 +241,10 @@ def preview(zone, start: datetime, end: datetime | None, limit: int = 50, lang: 
     }
 
 
-def create_incident(title: str, zone, starts_at: datetime, ends_at: datetime | None, commit: bool = True) -> Incident:
+def create_incident(title: str, zone, starts_at: datetime, ends_at: datetime | None, commit: bool = True,
+                    title_fr: str | None = None) -> Incident:
     """Store an incident with one zone (a Zone) or severity rings (a list of ZoneSpec).
+    `title` is the English title (it serves French readers too when `title_fr` is empty).
 
     `commit=False` only flushes, for a caller that stores more with it in one transaction."""
     title = (title or "").strip()
@@ -250,6 +252,9 @@ def create_incident(title: str, zone, starts_at: datetime, ends_at: datetime | N
         raise WindowError(N_("A title is required."), field="title")
     if len(title) > 200:
         raise WindowError(N_("The title is too long (200 characters at most)."), field="title")
+    title_fr = (title_fr or "").strip() or None
+    if title_fr is not None and len(title_fr) > 200:
+        raise WindowError(N_("The title is too long (200 characters at most)."), field="title_fr")
     from emergency.core.auth import acting_user
 
     specs = zones_service.check_specs(zone if isinstance(zone, list) else [ZoneSpec(zone=zone)])
@@ -257,7 +262,7 @@ def create_incident(title: str, zone, starts_at: datetime, ends_at: datetime | N
     single = len(specs) == 1
     user = acting_user()
     incident = Incident(
-        title=title, status="active",
+        title_en=title, title_fr=title_fr, status="active",
         zone_geojson=first.to_geojson() if single else zones_service.union_geojson(specs),
         zone_source=first.source() if single else {"kind": "zones", "count": len(specs)},
         zone_note=next((s.zone.note for s in specs if s.zone.note), None),

@@ -123,9 +123,14 @@ def check_specs(specs: list[ZoneSpec]) -> list[ZoneSpec]:
 
 
 def parse_number(value, name: str) -> float:
-    """A number typed in a form or sent as JSON; a GeoError naming the field otherwise."""
+    """A number typed in a form or sent as JSON; a GeoError naming the field otherwise.
+    A decimal comma (38,7223, as French readers write it) is a decimal point; a comma
+    beside a point, or two commas, stays an error rather than a guess."""
+    text = str(value).strip() if value is not None else ""
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
     try:
-        return float(str(value).strip())
+        return float(text.replace("\u2212", "-"))  # a typographic minus sign pasted from a document
     except (TypeError, ValueError):
         raise GeoError("not_a_number", N_("%(field)s must be a number."), field=name) from None
 

@@ -42,5 +42,14 @@
     }
   });
 
-  window.Console = { csrfToken: csrfToken, postJSON: postJSON, pageData: pageData, fill: fill };
+  /* The singular or plural of a label ({one: ..., other: ...}) for `n` in the page's language
+     (French: 0 and 1 are singular). */
+  function plural(forms, n) {
+    if (!forms || typeof forms === "string") { return forms || ""; }
+    var rule = "other";
+    try { rule = new Intl.PluralRules(document.documentElement.lang || "en").select(n); } catch (e) { /* empty */ }
+    return forms[rule] || forms.other || "";
+  }
+
+  window.Console = { csrfToken: csrfToken, postJSON: postJSON, pageData: pageData, fill: fill, plural: plural };
 })();

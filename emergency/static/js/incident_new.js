@@ -164,6 +164,22 @@
     row.appendChild(td);
   }
 
+  var pageLang = document.documentElement.lang || "en";
+  function decimal(value) {
+    return value.toLocaleString(pageLang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  }
+
+  /* After a refused zone nothing of the previous zone's preview stays on screen. */
+  function clearPreview() {
+    table.querySelector("tbody").textContent = "";
+    table.hidden = true;
+    moreEl.hidden = true;
+    noteEl.hidden = true;
+    var zonesEl = document.getElementById("preview-zones");
+    if (zonesEl) { zonesEl.textContent = ""; zonesEl.hidden = true; }
+    if (previewLayer) { map.removeLayer(previewLayer); previewLayer = null; }
+  }
+
   function showPreview(result) {
     countEl.textContent = result.count;
     var note = result.note || (result.repaired ? labels.repaired : "");
@@ -174,10 +190,10 @@
     (result.rows || []).forEach(function (r) {
       var tr = document.createElement("tr");
       cell(tr, r.name);
-      cell(tr, (r.language || "").toUpperCase());
+      cell(tr, labels["language_" + r.language] || null);
       cell(tr, [r.place, r.country_name || r.country].filter(Boolean).join(", "));
-      cell(tr, labels[r.precision] || r.precision);
-      cell(tr, typeof r.distance_km === "number" ? r.distance_km.toFixed(1) : null, "num");
+      cell(tr, labels[r.located_by] || labels[r.precision] || "—");
+      cell(tr, typeof r.distance_km === "number" ? decimal(r.distance_km) : null, "num");
       tbody.appendChild(tr);
     });
     table.hidden = !(result.rows && result.rows.length);
@@ -230,12 +246,14 @@
         errorEl.textContent = messages.join(" ") || labels.failed;
         errorEl.hidden = false;
         countEl.textContent = "–";
+        clearPreview();
         markFieldErrors(errors);
       }
     }).catch(function () {
       errorEl.textContent = labels.failed;
       errorEl.hidden = false;
       countEl.textContent = "–";
+      clearPreview();
     }).then(function () {
       button.disabled = false;
       countEl.removeAttribute("aria-busy");

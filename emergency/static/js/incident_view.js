@@ -115,7 +115,7 @@
           window.incidentPointsCount = markers.length;
           group.addLayers(markers);
           if (statusEl) {
-            statusEl.textContent = Console.fill(labels.map_count || "", {
+            statusEl.textContent = Console.fill(Console.plural(labels.map_count, payload.count), {
               count: payload.count, country_only: payload.country_only
             });
           }
@@ -167,6 +167,9 @@
   Array.prototype.forEach.call(document.querySelectorAll("textarea[data-sms-counter]"), function (area) {
     var out = document.getElementById(area.getAttribute("data-sms-counter"));
     var timer = null;
+    // The alert's two SMS texts are sent as one bilingual SMS: their counters show that
+    // message (filled by estimate() below), not the text typed in one box.
+    if (data.sms_estimate_url && (area.id === "sms_en" || area.id === "sms_fr")) { return; }
     function update() {
       Console.postJSON(data.sms_info_url, { text: area.value }).then(function (res) {
         if (!res.ok || !out) { return; }
@@ -228,6 +231,15 @@
     Console.postJSON(data.sms_estimate_url, { sms_en: smsEn.value, sms_fr: smsFr.value }).then(function (res) {
       if (!res.ok) { return; }
       var d = res.data, en = d.languages.en, fr = d.languages.fr;
+      [["en", smsEn], ["fr", smsFr]].forEach(function (pair) {
+        var out = document.getElementById(pair[1].getAttribute("data-sms-counter"));
+        var m = d.languages[pair[0]].message;
+        if (!out) { return; }
+        out.textContent = Console.fill((m.segments === 1 ? labels["received_one_" + pair[0]] : labels["received_many_" + pair[0]]) || "", {
+          length: m.length, segments: m.segments, encoding: m.encoding
+        });
+        out.classList.toggle("warn", m.segments > 1);
+      });
       if (totalOut) {
         totalOut.textContent = Console.fill(labels.sms_total || "", {
           total: d.total_segments, recipients: d.recipients,

@@ -5,12 +5,12 @@ the bearer-token checks (`core.auth.api_role_required`) abort with 401 or 403.
 
 `register_error_handlers` gives each API blueprint the same answers for the HTTP errors a
 view can raise. A URL no route matches, or a method no route takes, fails before any
-blueprint is chosen: `register_app_error_handlers` answers those in the same shape when the
-path is under /api/v1 and leaves every other path to Flask's own pages.
+blueprint is chosen: `emergency.web.errors` answers those in the same shape when the path
+is under /api/v1 and with the house error pages elsewhere.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -65,14 +65,3 @@ def register_error_handlers(bp: Blueprint) -> None:
 
 def is_api_path(path: str) -> bool:
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
-
-
-def register_app_error_handlers(app: Flask) -> None:
-    """Unknown URLs and wrong methods under /api/v1 in the API's shape; other paths keep
-    Flask's pages (returning the exception lets Flask render it as it would have)."""
-
-    def routing_error(error: HTTPException):
-        return http_error_response(error) if is_api_path(request.path) else error
-
-    app.register_error_handler(404, routing_error)
-    app.register_error_handler(405, routing_error)

@@ -31,7 +31,8 @@ RECIPIENTS_MAX_PER_PAGE = 500
 
 def _incident_json(incident: Incident, with_stats: bool = True) -> dict:
     body = {
-        "id": incident.id, "title": incident.title, "status": incident.status,
+        "id": incident.id, "title": incident.title, "title_en": incident.title_en, "title_fr": incident.title_fr,
+        "status": incident.status,
         "starts_at": iso_utc(incident.starts_at), "ends_at": iso_utc(incident.ends_at),
         "zone": incident.zone_geojson, "zone_source": incident.zone_source, "zone_note": incident.zone_note,
         "alerts": [a.id for a in incident.alerts],
@@ -64,7 +65,8 @@ def create_incident():
         else:
             zone = zones_service.specs_from_json(data, incident_service.zone_from_json)
         start, end = incident_service.parse_window(data.get("starts_at"), data.get("ends_at"))
-        incident = incident_service.create_incident(data.get("title"), zone, start, end)
+        incident = incident_service.create_incident(data.get("title_en") or data.get("title"), zone, start, end,
+                                                    title_fr=data.get("title_fr"))
     except (GeoError, incident_service.WindowError, incident_service.ZoneSpecError) as err:
         field = getattr(err, "field", None) or ("zone_file" if upload else "zone")
         if getattr(err, "zone_index", None) is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 
 from emergency.core.auth import role_required
@@ -67,13 +68,16 @@ def approve_alert(alert_id: int):
 def send_alert(alert_id: int):
     alert = _get_alert_or_404(alert_id)
     if PostForm().validate_on_submit():
+        # The recipients are frozen by a background job after this answer: count them now,
+        # the way that job will, rather than read a recipient count it has not set yet.
+        count = alert_service.reach(alert)
         try:
             alert = alert_service.send_alert(alert)
         except alert_service.AlertError as err:
             flash(translate(err), "error")
         else:
-            flash(_("Alert %(id)s is being sent to %(count)s people.", id=alert.id,
-                    count=alert.recipient_count), "success")
+            flash(ngettext("Alert %(id)s is being sent to %(num)d person.",
+                           "Alert %(id)s is being sent to %(num)d people.", count, id=alert.id), "success")
     return redirect(url_for("console.incident", incident_id=alert.incident_id, _anchor="alerts"))
 
 

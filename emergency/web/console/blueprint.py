@@ -10,15 +10,18 @@ from datetime import date, datetime, timezone
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from emergency.core.i18n import current_language
 from emergency.core.models import Incident
 from emergency.services import incidents
 from emergency.web.console.forms import IncidentForm
+from geo import countries
 
 bp = Blueprint("console", __name__)
 
@@ -27,7 +30,7 @@ STATUS_LABELS = {
     "draft": _l("Draft"), "approved": _l("Approved"), "sending": _l("Sending"), "sent": _l("Sent"),
     "pending": _l("Pending"), "delivered": _l("Delivered"), "failed": _l("Failed"),
     "safe": _l("Safe"), "need_help": _l("Needs help"), "no_answer": _l("No answer"),
-    "point": _l("Exact point"), "city": _l("City"), "country": _l("Country only"),
+    "point": _l("Exact point"), "city": _l("City centre"), "country": _l("Country only"),
     "email": _l("Email"), "sms": _l("SMS"), "link": _l("Link in a message"), "web": _l("Web page"),
     "console": _l("Console"),
     "traveller": _l("The traveller"), "companion": _l("A companion"), "officer": _l("An officer, by phone"),
@@ -37,6 +40,19 @@ STATUS_LABELS = {
     "viewer": _l("viewer"), "coordinator": _l("coordinator"), "approver": _l("approver"),
     "admin": _l("administrator"), "partner": _l("partner"),
 }
+# Languages by name, not by code, wherever a page shows a person's language.
+LANGUAGE_NAMES = {"en": _l("English"), "fr": _l("French")}
+
+
+@bp.app_template_filter("number")
+def format_number(value, digits: int | None = None) -> str:
+    """A number as the reader writes it: 1,234.5 in English, 1 234,5 in French (Babel's
+    locale data), with `digits` decimals when given; "—" for None."""
+    if value is None:
+        return "—"
+    if digits is None:
+        return format_decimal(value)
+    return format_decimal(value, format="#,##0." + "0" * digits) if digits else format_decimal(round(value))
 
 
 @bp.app_template_filter("utc")
@@ -70,8 +86,17 @@ def _helpers():
         """A stored English message (e.g. a zone repair note) in the reader's language."""
         return _(text) if text else ""
 
-    return {"lang_url": lang_url, "status_label": status_label, "can": can,
-            "translate_text": translate_text, "provenance": provenance, "outbox_open": outbox_open}
+    def language_label(code) -> str:
+        name = LANGUAGE_NAMES.get(code)
+        return str(name) if name is not None else ("—" if not code else str(code))
+
+    def country_label(code) -> str:
+        """A country's name in the page's language (its code only when unknown)."""
+        return (countries.country_name(code, current_language()) or code) if code else "—"
+
+    return {"lang_url": lang_url, "status_label": status_label, "can": can, "language_label": language_label,
+            "country_label": country_label, "translate_text": translate_text, "provenance": provenance,
+            "outbox_open": outbox_open}
 
 
 def outbox_open() -> bool:

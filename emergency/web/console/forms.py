@@ -56,11 +56,15 @@ class PostForm(FlaskForm):
 class IncidentForm(FlaskForm):
     """A new incident: a title, a window in UTC and a zone given one of three ways."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)], render_kw={"lang": "en"})
+    title_fr = StringField(_l("Title (French, optional)"), validators=[Optional(), Length(max=200)], render_kw={"lang": "fr"})
+    # Text, not datetime-local: Chromium writes a datetime-local input in the browser's own
+    # locale whatever the page's lang (an English browser shows mm/dd/yyyy on the French
+    # page), so the page gives the format in its language and the view reads both orders.
     starts_at = StringField(_l("Start (UTC)"), validators=[Optional()],
-                            render_kw={"type": "datetime-local"})
+                            render_kw={"inputmode": "numeric", "autocomplete": "off"})
     ends_at = StringField(_l("End (UTC, optional)"), validators=[Optional()],
-                          render_kw={"type": "datetime-local"})
+                          render_kw={"inputmode": "numeric", "autocomplete": "off"})
     zone_kind = RadioField(
         _l("Zone"), default="draw",
         choices=[SelectChoice("draw", _l("Draw on the map")), SelectChoice("upload", _l("Upload a file")),

@@ -6,8 +6,11 @@ validate, commit and audit, and show errors in the reader's language.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from common.clock import utcnow
@@ -41,6 +44,56 @@ def index():
     return render_template("console/index.html", rows=rows)
 
 
+# The names parse_number gives (the API's field names) as the labels the console shows.
+FIELD_LABELS = {"lat": _l("Latitude"), "lon": _l("Longitude"), "radius_km": _l("Radius (km)"),
+                "corridor_km": _l("Distance from the track (km)")}
+# Errors whose message carries a parser's own words (GEOS, GDAL, SQLite, JSON, zip): the
+# console says what is wrong in its own words instead; the API and CLI keep the detail.
+PARSER_ERRORS = {
+    "bad_wkt": _l("The text cannot be read as WKT. Check that it is a POLYGON or MULTIPOLYGON with "
+                  "numbers separated by spaces, and points by commas."),
+    "not_json": _l("The zone cannot be read as GeoJSON. Check that the file or text is complete."),
+    "bad_kml": _l("The KML file cannot be read. Export the zone again from your mapping tool."),
+    "bad_file": _l("The file cannot be read as a zone. Upload GeoJSON, KML, a zipped shapefile or a GeoPackage."),
+    "bad_zip": _l("The zip file cannot be read. Zip the shapefile's files again and upload the new file."),
+}
+
+
+def zone_error_message(err) -> str:
+    """A zone error in the reader's words: field labels, not field names; no parser output."""
+    code = getattr(err, "code", None)
+    if code in PARSER_ERRORS:
+        return str(PARSER_ERRORS[code])
+    if code == "not_a_number":
+        field = (getattr(err, "params", None) or {}).get("field")
+        return _("%(field)s must be a number.", field=FIELD_LABELS.get(field, field))
+    return translate(err)
+
+
+DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d/%m/%Y")  # 02/12/2026 07:30, as French readers write it
+YEAR_FIRST = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+
+def form_datetime(text: str | None) -> str | None:
+    """A date-time typed in the console (day first, 02/12/2026 07:30, or year first,
+    2026-12-02 07:30) as ISO 8601 for the services; other text is passed on unchanged so
+    the services' own check refuses it in the reader's language."""
+    text = " ".join((text or "").split())
+    if not text:
+        return None
+    for pattern in (*DAY_FIRST, *YEAR_FIRST):
+        try:
+            return datetime.strptime(text, pattern).strftime("%Y-%m-%dT%H:%M")
+        except ValueError:
+            continue
+    return text
+
+
+def shown_datetime(value: datetime) -> str:
+    """How the form shows a date-time: day first in French, year first in English."""
+    return value.strftime("%d/%m/%Y %H:%M" if current_language() == "fr" else "%Y-%m-%d %H:%M")
+
+
 def _zone_and_window(form_data, files):
     """Run the services' checks; returns (zone specs, start, end, errors-by-group)."""
     errors: dict[str, str] = {}
@@ -49,10 +102,10 @@ def _zone_and_window(form_data, files):
     try:  # the main zone and any severity rings
         zone = incidents.specs_from_form(kind, form_data, files)
     except (GeoError, incidents.ZoneSpecError) as err:
-        errors["zone"] = translate(err)
+        errors["zone"] = zone_error_message(err)
     try:  # an empty start means "now" (the service's default)
-        start, end = incidents.parse_window((form_data.get("starts_at") or "").strip() or None,
-                                            (form_data.get("ends_at") or "").strip() or None)
+        start, end = incidents.parse_window(form_datetime(form_data.get("starts_at")),
+                                            form_datetime(form_data.get("ends_at")))
     except incidents.WindowError as err:
         errors[err.field if err.field in ("starts_at", "ends_at") else "window"] = translate(err)
     return zone, start, end, errors
@@ -64,13 +117,14 @@ def new_incident():
     form = IncidentForm()
     errors: dict[str, str] = {}
     if request.method == "GET" and not form.starts_at.data:
-        form.starts_at.data = utcnow().strftime("%Y-%m-%dT%H:%M")
+        form.starts_at.data = shown_datetime(utcnow())
     if request.method == "POST":
         form_ok = form.validate()
         zone, start, end, errors = _zone_and_window(request.form, request.files)
         if form_ok and not errors:
             try:
-                incident = incidents.create_incident(form.title.data.strip(), zone, start, end)
+                incident = incidents.create_incident(form.title.data.strip(), zone, start, end,
+                                                     title_fr=form.title_fr.data)
             except incidents.WindowError as err:
                 form.title.errors = [*form.title.errors, translate(err)]
             else:
@@ -103,7 +157,7 @@ def incident_from_cap():
             reasons = [{"path": r.path, "message": translate(r)} for r in result.reasons]
     flash(_("The CAP message was refused."), "error")
     form = IncidentForm(formdata=None)
-    form.starts_at.data = utcnow().strftime("%Y-%m-%dT%H:%M")
+    form.starts_at.data = shown_datetime(utcnow())
     return render_template("console/incident_new.html", form=form, errors={}, cap_form=cap_form,
                            cap_reasons=reasons), 400
 

@@ -23,6 +23,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from emergency.core import audit
 from emergency.core.auth import authenticate, end_sessions, totp_required
 from emergency.core.database import db_session
+from emergency.core.i18n import remember_language
 from emergency.core.models import User
 from emergency.core.rate_limits import LOGIN_PER_ACCOUNT, LOGIN_PER_IP, account_key, limiter, login_failed
 from emergency.web.console.blueprint import bp, is_safe_next
@@ -38,6 +39,8 @@ def _finish(user: User, target: str | None):
     session.pop(PENDING_KEY, None)
     session.pop(ENROL_KEY, None)
     login_user(user)
+    if session.get("lang"):  # chosen with the switch in this browser, not just its default
+        remember_language(user, session["lang"])
     audit.record("user.signed_in", "session", user.id, actor=user.email, address=audit.client_address())
     db_session().commit()
     return redirect(target if is_safe_next(target) else url_for("console.index"))

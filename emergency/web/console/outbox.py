@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from emergency.core.auth import role_required
 from emergency.core.database import db_session
+from emergency.core.inputs import whole_number
 from emergency.services import dashboard
 from emergency.services.inbound_sms import process_inbound_sms
 from emergency.web.console.blueprint import bp, outbox_open
 from emergency.web.console.forms import ReplyForm
 from notify.models import OutboxMessage
+
+PAGE_SIZE = 50
 
 
 def _only_in_development():
@@ -30,9 +33,9 @@ def _only_in_development():
 @role_required("admin")
 def outbox():
     _only_in_development()
-    messages = dashboard.outbox_messages(limit=100)
-    messages = sorted(messages, key=lambda m: (m.created_at, m.id), reverse=True)
-    return render_template("console/outbox.html", messages=messages)
+    before = whole_number(request.args.get("before"), 1)
+    page = dashboard.outbox_page(before=before, size=PAGE_SIZE)
+    return render_template("console/outbox.html", page_size=PAGE_SIZE, **page)
 
 
 @bp.post("/outbox/<int:message_id>/reply")

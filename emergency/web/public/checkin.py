@@ -112,9 +112,11 @@ def validate(values: dict) -> dict:
 
 
 def zone_stop(incident: Incident) -> dict | None:
-    """Where to place someone who says they are in the zone: the zone's centre when it lies
-    in a country (a point stop), else the whole of the first country the zone touches, or
-    None for a zone entirely at sea."""
+    """Where to place someone who says they are in the zone but gave no location: the
+    country the zone's centre lies in (or the first country the zone touches), known only by
+    country. Pinning them at the zone's centre would show an invented exact point on the
+    incident's pages and put them inside any later zone drawn around that spot. None for a
+    zone entirely at sea."""
     from emergency.services.incidents import incident_zone
 
     zone = incident_zone(incident)
@@ -123,7 +125,7 @@ def zone_stop(incident: Incident) -> dict | None:
     at_centre = sorted(countries.countries_intersecting(shapely.Point(lon, lat)))
     for code in at_centre:
         if not touched or code in touched:
-            return {"country": code, "lat": float(lat), "lon": float(lon), "precision": "point"}
+            return {"country": code, "lat": None, "lon": None, "precision": "country"}
     if touched:
         return {"country": touched[0], "lat": None, "lon": None, "precision": "country"}
     return None

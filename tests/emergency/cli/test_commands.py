@@ -47,7 +47,7 @@ def test_db_upgrade_is_safe_on_an_up_to_date_database(runner):
     first = runner.invoke(args=["db", "upgrade"])
     second = runner.invoke(args=["db", "upgrade"])
     assert first.exit_code == 0 and second.exit_code == 0, second.output
-    assert "revision 0020" in second.output
+    assert "revision 0021" in second.output
 
 
 def test_seed_creates_the_requested_number_of_travellers(runner, app):
@@ -259,3 +259,18 @@ def test_a_usage_mistake_keeps_clicks_exit_code_2_and_a_refused_value_exits_1(ru
 def test_a_short_secret_key_stops_the_command_with_one_line():
     line = error_line(run_console_script("db", "upgrade", SECRET_KEY="too-short"))
     assert line.startswith("Error: SECRET_KEY is too short: it must be at least 32 bytes")
+
+
+def test_the_demo_serves_on_the_port_it_is_given_and_links_follow_it(make_app, monkeypatch):
+    import werkzeug.serving
+
+    served = {}
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda host, port, app, **kw: served.update(port=port, app=app))
+    app = make_app(ENV_NAME="development")
+    result = app.test_cli_runner().invoke(args=["demo", "--port", "5050", "--travellers", "3"])
+    assert result.exit_code == 0, result.output
+    assert served["port"] == 5050
+    assert served["app"].config["PUBLIC_BASE_URL"] == "http://127.0.0.1:5050"
+    assert served["app"].config["RATELIMIT_DEMO_FACTOR"] > 1
+    assert "http://127.0.0.1:5050/" in result.output and "relaxed" in result.output

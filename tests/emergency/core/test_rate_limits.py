@@ -126,3 +126,10 @@ def test_public_forms_refuse_a_post_without_its_csrf_token(csrf_client):
     page = client.get("/my").data
     assert client.post("/my", data={"email": "a@example.org", "csrf_token": token_from(page)}).status_code == 200
     assert token_from(client.get(checkin).data)
+
+
+def test_the_demo_relaxes_the_limits_it_says_it_relaxes(app, client):
+    app.config["RATELIMIT_DEMO_FACTOR"] = 2
+    for _ in range(20):
+        assert client.post("/register", data=BAD_REGISTRATION, **ip("10.0.0.9")).status_code == 400
+    assert client.post("/register", data=BAD_REGISTRATION, **ip("10.0.0.9")).status_code == 429

@@ -112,7 +112,7 @@ def test_a_notify_rule_tells_the_on_call_officers_in_their_language_with_the_hea
     sent = outbox(app)
     assert {c for c, _, _ in sent} == {"email", "sms"}
     email = next(text for c, _, text in sent if c == "email")
-    assert email == "Alerte de risque : M 6.5 - near Lisbon, Portugal — 3 voyageurs inscrits dans la zone"
+    assert email == "Alerte de risque\u00a0: M 6.5 - near Lisbon, Portugal — 3 voyageurs inscrits dans la zone"
     assert count(app, StaffNotification, StaffNotification.kind == "rule_fired") == 2
     apply(app, quake(updated=datetime.now(timezone.utc)))  # a new version fires the rule no second time
     assert count(app, StaffNotification, StaffNotification.kind == "rule_fired") == 2

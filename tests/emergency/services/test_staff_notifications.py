@@ -83,7 +83,7 @@ def test_a_case_opening_tells_each_officer_on_call_once_per_channel_in_their_lan
     by_address = {to: text for _channel, to, text in sent}
     assert by_address[CORA] == "Case opened: Ann Lee needs help — Floods"
     assert by_address[PHONES[CORA]].startswith("Case opened: Ann Lee needs help - Floods https://consular.test/cases/")
-    assert by_address[ADA] == "Dossier ouvert : Ann Lee a besoin d'aide — Floods"
+    assert by_address[ADA] == "Dossier ouvert\u00a0: Ann Lee a besoin d'aide — Floods"
     assert by_address[PHONES[ADA]].startswith("Dossier ouvert : Ann Lee a besoin d'aide - Floods https://")
     assert all(r.status == "sent" and r.attempts == 1 for r in rows(app))
 
@@ -230,7 +230,7 @@ def test_an_alert_needing_approval_tells_the_on_call_approvers_but_not_its_autho
     sent = outbox(app)
     assert sorted(to for _channel, to, _text in sent) == sorted([ADA, PHONES[ADA]])
     email = [text for channel, _to, text in sent if channel == "email"][0]
-    assert email == "Approbation requise : alerte à 1 personne pour Floods"
+    assert email == "Approbation requise\u00a0: alerte à 1 personne pour Floods"
     sms = [text for channel, _to, text in sent if channel == "sms"][0]
     assert f"https://consular.test/incidents/{incident}#alert-{alert}" in sms
     assert "Cora Coordinator" in sms

@@ -121,7 +121,7 @@ def test_sending_a_round_now_is_refused_when_the_incident_is_closed(client, app,
     refused = client.post(f"/api/v1/incidents/{incident}/followup/rounds",
                           headers={**headers, "Accept-Language": "fr"})
     assert refused.status_code == 409
-    assert refused.get_json()["message"] == "Cet incident est clos; aucun suivi n'est envoyé."
+    assert refused.get_json()["message"] == "Cet incident est clos\u202f; aucun suivi n'est envoyé."
 
 
 def test_a_round_sent_now_over_the_threshold_waits_for_a_second_person(client, app, incident):
@@ -197,7 +197,7 @@ def test_a_contacts_link_answers_for_the_traveller_in_the_contacts_name_and_lang
         ann_id = ann.id
     path = page_url.split("consular.test", 1)[1]
     page = client.get(path).get_data(as_text=True)
-    assert "Avez-vous eu des nouvelles de Ann Roy?" in page and "Bonjour Mary Roy." in page
+    assert "Avez-vous eu des nouvelles de Ann Roy\u202f?" in page and "Bonjour Mary Roy." in page
     done = client.post(path, data={"answer": "safe", "message": "She called me"}).get_data(as_text=True)
     assert "Merci. Nous avons noté que Ann Roy est en sécurité." in done
     with session_of(app) as db:

@@ -98,7 +98,7 @@ def test_free_text_records_no_answer_and_is_listed_to_read_on_the_incident_page(
     page = login_as("viewer@example.org").get(f"/incidents/{incident_id}").get_data(as_text=True)
     section = page[page.index('id="messages-to-read"'):page.index('id="recipients"')]
     assert "Nous sommes bloqués à l&#39;hôtel, que faire ?" in section
-    assert "Zoé Roy" in section and "FR" in section
+    assert "Zoé Roy" in section and "<td>French</td>" in section  # the language by name, not its code
     assert "UTC" in section  # when it came
     assert ">oui<" not in section
 

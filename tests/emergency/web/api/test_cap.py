@@ -38,7 +38,8 @@ def test_a_coordinators_token_opens_a_draft_and_the_answer_names_it(client, app)
     body = response.get_json()
     assert body["status"] == "opened" and body["incident_url"].endswith(f"/incidents/{body['incident_id']}")
     incident = client.get(f"/api/v1/incidents/{body['incident_id']}", headers=api_headers(app)).get_json()
-    assert incident["title"] == "Strong earthquake near Lisbon / Fort séisme près de Lisbonne"
+    assert incident["title"] == incident["title_en"] == "Strong earthquake near Lisbon"
+    assert incident["title_fr"] == "Fort séisme près de Lisbonne"
     assert incident["alerts"] == [body["alert_id"]]
 
 

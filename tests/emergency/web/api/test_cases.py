@@ -176,7 +176,8 @@ def test_a_refusal_is_in_the_callers_language(app, client, two_cases):
     response = client.patch(f"/api/v1/cases/{ids['Ann']}", json={"status": "new"},
                             headers={**api_headers(app), "Accept-Language": "fr"})
     assert response.status_code == 409
-    assert response.get_json()["message"] == "Un dossier ne peut pas revenir à « Nouveau » ; rouvrez-le « En cours »."
+    assert response.get_json()["message"] == ("Un dossier ne peut pas revenir à «\u00a0Nouveau\u00a0»\u202f; "
+                                              "rouvrez-le «\u00a0En cours\u00a0».")
 
 
 def test_a_coordinator_adds_a_note_and_an_empty_one_is_refused(app, client, two_cases):

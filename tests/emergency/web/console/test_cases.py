@@ -244,7 +244,7 @@ def test_the_case_page_and_queue_are_in_french(app, login_as, waiting):
     page = text_of(client.get(f"/cases/{ids['Ann']}?lang=fr"))
     assert '<html lang="fr">' in page
     for french in ("Comment les joindre", "Dernier lieu connu", "Personnes à joindre en cas d'urgence", "Historique",
-                   "Agir sur ce dossier", "État : Nouveau → En cours.", "Demande d'aide par texto : dossier ouvert."):
+                   "Agir sur ce dossier", "État\u00a0: Nouveau → En cours.", "Demande d'aide par texto\u00a0: dossier ouvert."):
         assert french in page, french
     queue = text_of(client.get("/cases?lang=fr"))
     assert "Dossiers" in queue and "Attente" in queue and "En cours" in queue

@@ -100,8 +100,9 @@ def test_a_newcomer_is_registered_in_the_zone_today_and_their_answer_counts_at_o
     assert t.consent_at is not None
     (stop,) = rows(app, Stop)
     today = datetime.now(timezone.utc).date()
-    assert stop.country == "FR" and stop.precision == "point" and stop.arrival == today
-    assert abs(stop.lat - 48.8566) < 0.01 and stop.departure > today
+    # No location was given: known by country only, never an invented point at the zone's centre.
+    assert (stop.country, stop.precision, stop.lat, stop.lon) == ("FR", "country", None, None)
+    assert stop.arrival == today and stop.departure > today
     (answer,) = rows(app, SafetyResponse)
     assert (answer.incident_id, answer.traveller_id, answer.status, answer.channel, answer.message) == (
         incident_id, t.id, "need_help", "web", "Ground floor flooded")
@@ -118,6 +119,17 @@ def test_the_newcomer_is_among_the_affected_travellers_of_the_incident(client, a
     with app.app_context():
         affected = affected_for(db_session().get(Incident, incident_id))
         assert t.id in {a.traveller_id for a in affected}
+
+
+def test_a_newcomer_without_a_location_is_not_pinned_inside_a_later_zone_at_the_same_spot(client, app):
+    from emergency.core.database import db_session
+    from emergency.services.incidents import affected_for
+
+    client.post(f"/incidents/{make_incident(app)}/checkin", data=ANSWER)
+    later = make_incident(app, km=1, title="Fire near the first zone's centre")
+    with app.app_context():
+        (row,) = affected_for(db_session().get(Incident, later))
+        assert (row.located_by, row.precision, row.distance_km) == ("country", "country", None)
 
 
 def test_a_known_phone_written_another_way_is_matched_not_duplicated(client, app):
