@@ -177,6 +177,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/my/trips/<int:trip_id>/cancel"): traveller(),
     # public pages
     ("GET", "/healthz"): public(),
+    ("GET", "/favicon.ico"): public(),
     ("GET", "/static/<path:filename>"): public(),
     ("GET", "/register"): public(),
     ("POST", "/register"): public(),

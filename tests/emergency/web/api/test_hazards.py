@@ -73,7 +73,7 @@ def test_hazard_events_filter_by_source_kind_and_status_and_page(app, client, ev
 def test_a_bad_filter_is_refused_in_the_callers_language(app, client):
     answer = client.get("/api/v1/hazard-events?kind=meteor", headers=fr(api_headers(app, "viewer@example.org")))
     assert answer.status_code == 400 and answer.get_json()["error"] == "invalid_query"
-    assert answer.get_json()["fields"]["kind"].startswith("kind doit être l’une des valeurs suivantes : earthquake")
+    assert answer.get_json()["fields"]["kind"].startswith("kind doit être l’une des valeurs suivantes\u00a0: earthquake")
     assert client.get("/api/v1/hazard-events?per_page=500", headers=api_headers(app)).get_json()["error"] == "invalid_page"
 
 
@@ -116,10 +116,10 @@ def test_a_viewer_cannot_write_rules(app, client):
     ({"name": ""}, "name", "A name is required.", "Un nom est requis."),
     ({"kinds": ["meteor"]}, "kinds", "Unknown kind of event.", "Type d’événement inconnu."),
     ({"min_magnitude": "big"}, "min_magnitude", "This must be a number.", "Ce doit être un nombre."),
-    ({"countries": ["XX"]}, "countries", "Unknown country code: XX.", "Code de pays inconnu : XX."),
+    ({"countries": ["XX"]}, "countries", "Unknown country code: XX.", "Code de pays inconnu\u00a0: XX."),
     ({"action": "panic"}, "action", "Choose an action: notify, draft or send.",
-     "Choisissez une action : prévenir, préparer un brouillon ou envoyer."),
-    ({"colour": "red"}, "colour", "Unknown field: colour.", "Champ inconnu : colour."),
+     "Choisissez une action\u00a0: prévenir, préparer un brouillon ou envoyer."),
+    ({"colour": "red"}, "colour", "Unknown field: colour.", "Champ inconnu\u00a0: colour."),
 ])
 def test_an_invalid_rule_is_refused_in_english_and_french(app, client, change, field, english, french):
     for headers, message in ((api_headers(app), english), (fr(api_headers(app)), french)):

@@ -99,7 +99,7 @@ def test_a_coordinator_cannot_allow_a_rule_to_send_even_by_forging_the_form(app,
     ("en", {"min_magnitude": "strong"}, "This must be a number."),
     ("fr", {"min_magnitude": "strong"}, "Ce doit être un nombre."),
     ("en", {"countries": "JP, XX"}, "Unknown country code: XX."),
-    ("fr", {"countries": "JP, XX"}, "Code de pays inconnu : XX."),
+    ("fr", {"countries": "JP, XX"}, "Code de pays inconnu\u00a0: XX."),
     ("fr", {"kinds": ["meteor"]}, "Type d’événement inconnu."),
 ])
 def test_an_invalid_rule_is_refused_in_the_readers_language_and_changes_nothing(app, login_as, lang, change, message):
@@ -140,7 +140,7 @@ def test_an_administrator_allows_a_rule_to_send_and_adds_a_feed(app, login_as):
 
 @pytest.mark.parametrize("lang, data, message", [
     ("en", {"name": "", "kind": "usgs", "url": "https://example.org/a"}, "Give the feed a name."),
-    ("fr", {"name": "A", "kind": "rss", "url": "https://example.org/a"}, "Choisissez un type de flux : usgs, gdacs ou cap_index."),
+    ("fr", {"name": "A", "kind": "rss", "url": "https://example.org/a"}, "Choisissez un type de flux\u00a0: usgs, gdacs ou cap_index."),
     ("fr", {"name": "A", "kind": "usgs", "url": "ftp://example.org/a"}, "Donnez au flux une adresse http(s)."),
 ])
 def test_an_invalid_feed_is_refused_in_the_readers_language(app, login_as, lang, data, message):
