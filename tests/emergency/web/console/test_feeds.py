@@ -140,7 +140,8 @@ def test_an_administrator_allows_a_rule_to_send_and_adds_a_feed(app, login_as):
 
 @pytest.mark.parametrize("lang, data, message", [
     ("en", {"name": "", "kind": "usgs", "url": "https://example.org/a"}, "Give the feed a name."),
-    ("fr", {"name": "A", "kind": "rss", "url": "https://example.org/a"}, "Choisissez un type de flux\u00a0: usgs, gdacs ou cap_index."),
+    ("fr", {"name": "A", "kind": "rss", "url": "https://example.org/a"},
+     "Choisissez un type de flux\u00a0: usgs, gdacs ou cap_index."),
     ("fr", {"name": "A", "kind": "usgs", "url": "ftp://example.org/a"}, "Donnez au flux une adresse http(s)."),
 ])
 def test_an_invalid_feed_is_refused_in_the_readers_language(app, login_as, lang, data, message):
