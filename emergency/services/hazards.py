@@ -248,12 +248,10 @@ def titles(row: Hazard) -> dict[str, str]:
 def _open_incident(row: Hazard) -> Incident:
     from emergency.services.incidents import create_incident
 
-    names = titles(row)
-    title = names["en"] if names["en"] == names["fr"] else f"{names['en']} / {names['fr']}"
-    if len(title) > 200:
-        title = title[:199] + "…"
+    names = {lang: title if len(title) <= 200 else title[:199] + "…" for lang, title in titles(row).items()}
     zone = zone_from_stored(row.zone_geojson, row.zone_source)
-    incident = create_incident(title, zone, as_utc(row.occurred_at), as_utc(row.ends_at) if row.ends_at else None)
+    incident = create_incident(names["en"], zone, as_utc(row.occurred_at), as_utc(row.ends_at) if row.ends_at else None,
+                               title_fr=names["fr"] if names["fr"] != names["en"] else None)
     row.incident_id = incident.id
     audit.record("trigger.incident_opened", "incident", incident.id, hazard_id=row.id)
     db_session().flush()
@@ -269,9 +267,7 @@ def _draft_alert(incident: Incident) -> Alert | None:
                                     .order_by(Alert.id).limit(1)).first()
     if existing is not None:
         return existing
-    en, fr = incident.title, incident.title_fr or incident.title
-    if not incident.title_fr and " / " in incident.title:
-        en, fr = incident.title.split(" / ", 1)
+    en, fr = incident.title_in("en"), incident.title_in("fr")
     texts = {k: v for k, v in alerts.default_texts(SimpleNamespace(title=en)).items() if k.endswith("_en")}
     texts.update({k: v for k, v in alerts.default_texts(SimpleNamespace(title=fr)).items() if k.endswith("_fr")})
     alert = Alert(incident_id=incident.id, kind="safety_check", status="draft", channels=list(alerts.CHANNELS), **texts)

@@ -67,7 +67,8 @@ def test_a_cap_index_entry_takes_its_zone_and_both_titles_from_its_linked_docume
         from emergency.core.database import db_session
 
         incident = db_session().get(Incident, row.incident_id)
-        assert incident.title == "Severe weather: wind warning in effect / Intempéries : avertissement de vent en vigueur"
+        assert (incident.title_en, incident.title_fr) == (
+            "Severe weather: wind warning in effect", "Intempéries\u00a0: avertissement de vent en vigueur")
         alert = db_session().scalar(select(Alert).where(Alert.incident_id == incident.id))
         assert "avertissement de vent en vigueur" in alert.subject_fr and "wind warning in effect" in alert.subject_en
     # the index changes (a new ETag) but the entry does not: its document is not fetched again

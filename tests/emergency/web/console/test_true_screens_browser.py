@@ -1,7 +1,7 @@
 """A coordinator's night in Chromium, in English and in French: the language chosen at log-in
 stays after signing in again elsewhere, the incident has a title in each language and a
-day-first start, the send flash counts the people, every table says how each one was placed,
-and the outbox is paged."""
+day-first start, the send flash counts the people, every table says how each one was placed.
+(The outbox, an administrator's page in development only, is paged: test_true_screens.py.)"""
 from __future__ import annotations
 
 import re
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.browser
 
 SEEN = {
     "en": {"title": "Lisbon earthquake", "sent": "Alert 1 is being sent to 3 people.", "point": "Exact point",
-           "newest": "Messages 1 to", "h1": "Incidents"},
+           "h1": "Incidents"},
     "fr": {"title": "Séisme à Lisbonne", "sent": "L'alerte 1 est en cours d'envoi à 3 personnes.", "point": "Point exact",
-           "newest": "Messages 1 à", "h1": "Incidents"},
+           "h1": "Incidents"},
 }
 
 
@@ -65,7 +65,4 @@ def test_a_coordinators_night_reads_true_in_their_language(live_server, page, la
     expect(tab.locator(".flash-success")).to_have_text(SEEN[lang]["sent"])
     expect(tab.locator("#recipients")).to_contain_text(SEEN[lang]["point"])
     tab.screenshot(path=str(ARTIFACTS / f"sent-{lang}.png"), full_page=True)
-
-    tab.goto(f"{live_server}/outbox")
-    expect(tab.locator("#outbox-range")).to_contain_text(SEEN[lang]["newest"])
     context.close()
