@@ -7,19 +7,11 @@ The job that sends it is in `emergency.jobs.checkin_codes`.
 """
 from __future__ import annotations
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from emergency.core.i18n import other_language
 from emergency.services.checkin_codes import CODE_TTL
-from emergency.services.traveller_mail import bilingual_email
+from emergency.services.traveller_mail import bilingual_email, bilingual_sms, code_section
 from notify.providers.base import EmailBatch
-from notify.segments import gsm_safe
-
-
-def _languages(language: str | None) -> tuple[str, str]:
-    first = language if language in ("en", "fr") else "en"
-    return first, other_language(first)
 
 
 def _minutes() -> int:
@@ -27,31 +19,18 @@ def _minutes() -> int:
 
 
 def sms_body(code: str, language: str | None) -> str:
-    """Both languages in GSM-7 (a French accent outside it would make every segment shorter)."""
-    parts = []
-    for lang in _languages(language):
-        with force_locale(lang):
-            parts.append(_("Your code: %(code)s. Enter it on the check-in page to confirm your "
-                           "answer to the consulate. Not you? Ignore this message.", code=code))
-    return gsm_safe("\n\n".join(parts))
+    return bilingual_sms(language, lambda lang: _(
+        "Your code: %(code)s. Enter it on the check-in page to confirm your answer to the consulate. "
+        "Not you? Ignore this message.", code=code))
 
 
 def _section(code: str, lang: str) -> dict:
-    return {
-        "lang": lang,
-        "subject": _("Your code to confirm your check-in"),
-        "heading": _("Your code: %(code)s", code=code),
-        "paragraphs": [
-            _("Someone, probably you, checked in with this contact during an emergency and said "
-              "how you are. Enter this code on the check-in page to confirm that the answer "
-              "comes from you. It expires in %(minutes)d minutes.", minutes=_minutes()),
-        ],
-        "link": None, "link_label": "", "trips": [], "trips_heading": "", "advisories": [],
-        "advisories_heading": "",
-        "footer": [_("If it was not you, ignore this email: your record and your answers are "
-                     "unchanged."),
-                   _("If you need urgent help abroad, contact the nearest embassy or consulate.")],
-    }
+    return code_section(
+        lang, subject=_("Your code to confirm your check-in"), heading=_("Your code: %(code)s", code=code),
+        paragraph=_("Someone, probably you, checked in with this contact during an emergency and said "
+                    "how you are. Enter this code on the check-in page to confirm that the answer "
+                    "comes from you. It expires in %(minutes)d minutes.", minutes=_minutes()),
+        not_you=_("If it was not you, ignore this email: your record and your answers are unchanged."))
 
 
 def email_batch(code: str, language: str | None, to: str) -> EmailBatch:

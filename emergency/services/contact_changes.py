@@ -18,19 +18,16 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from common.clock import utcnow
 from emergency.core import audit
 from emergency.core.database import db_session
-from emergency.core.i18n import other_language
 from emergency.core.models import ContactChange
 from emergency.core.timeutil import as_utc
-from emergency.services.traveller_mail import bilingual_email
+from emergency.services.traveller_mail import bilingual_email, bilingual_sms, code_section
 from notify.providers.base import EmailBatch
-from notify.segments import gsm_safe
 from registry.models import Traveller
 from registry.selfservice import CONTACT_FIELDS
 
@@ -127,35 +124,19 @@ def check_code(traveller: Traveller, field: str, text: str | None) -> str:
 
 # --- the message that carries the code -----------------------------------------------------
 
-def _languages(language: str | None) -> tuple[str, str]:
-    first = language if language in ("en", "fr") else "en"
-    return first, other_language(first)
-
-
 def sms_body(code: str, language: str | None) -> str:
-    parts = []
-    for lang in _languages(language):
-        with force_locale(lang):
-            parts.append(_("Your code: %(code)s. Enter it on your registration page to add this number. "
-                           "Not you? Ignore this message.", code=code))
-    return gsm_safe("\n\n".join(parts))
+    return bilingual_sms(language, lambda lang: _(
+        "Your code: %(code)s. Enter it on your registration page to add this number. "
+        "Not you? Ignore this message.", code=code))
 
 
 def _section(code: str, lang: str) -> dict:
-    return {
-        "lang": lang,
-        "subject": _("Your code to confirm your new email address"),
-        "heading": _("Your code: %(code)s", code=code),
-        "paragraphs": [
-            _("Someone, probably you, asked to add this email address to a registration with the "
-              "consulate. Enter this code on the registration page to confirm it. It expires in "
-              "%(minutes)d minutes.", minutes=int(CODE_TTL.total_seconds() // 60)),
-        ],
-        "link": None, "link_label": "", "trips": [], "trips_heading": "", "advisories": [],
-        "advisories_heading": "",
-        "footer": [_("If it was not you, ignore this email: nothing changes without the code."),
-                   _("If you need urgent help abroad, contact the nearest embassy or consulate.")],
-    }
+    return code_section(
+        lang, subject=_("Your code to confirm your new email address"), heading=_("Your code: %(code)s", code=code),
+        paragraph=_("Someone, probably you, asked to add this email address to a registration with the "
+                    "consulate. Enter this code on the registration page to confirm it. It expires in "
+                    "%(minutes)d minutes.", minutes=int(CODE_TTL.total_seconds() // 60)),
+        not_you=_("If it was not you, ignore this email: nothing changes without the code."))
 
 
 def email_batch(code: str, language: str | None, to: str) -> EmailBatch:

@@ -15,6 +15,7 @@ from emergency.services import signin
 from emergency.services.advisories import LEVEL_COLOURS, LEVEL_LABELS, advisory_for
 from geo import countries
 from notify.providers.base import EmailBatch, EmailRecipient
+from notify.segments import gsm_safe
 from registry.models import Traveller
 
 KINDS = ("registered", "signin", "already_registered", "changed")
@@ -115,12 +116,39 @@ def section(traveller: Traveller, kind: str, lang: str, link: str | None = None,
     return s
 
 
+def reading_order(language: str | None) -> tuple[str, str]:
+    """The two languages of a message to one person: theirs first (English when unknown)."""
+    first = language if language in ("en", "fr") else "en"
+    return first, other_language(first)
+
+
+def bilingual_sms(language: str | None, make_text) -> str:
+    """One SMS to one person: `make_text(lang)` in their language, then the other, in GSM-7
+    (a French accent outside it would make every segment shorter)."""
+    parts = []
+    for lang in reading_order(language):
+        with force_locale(lang):
+            parts.append(make_text(lang))
+    return gsm_safe("\n\n".join(parts))
+
+
+def code_section(lang: str, *, subject: str, heading: str, paragraph: str, not_you: str) -> dict:
+    """The section of an email that carries a one-time code (already translated texts): no
+    link, trips or advisories; `not_you` tells a person who did not ask what to do."""
+    return {
+        "lang": lang, "subject": subject, "heading": heading, "paragraphs": [paragraph],
+        "link": None, "link_label": "", "trips": [], "trips_heading": "", "advisories": [],
+        "advisories_heading": "",
+        "footer": [not_you, _("If you need urgent help abroad, contact the nearest embassy or consulate.")],
+    }
+
+
 def bilingual_email(language: str | None, to: str, make_section) -> EmailBatch:
     """One email to one person, no substitutions: the section `make_section(lang)` builds, in
     `language` first (English when unknown), then in the other language below it."""
-    first = language if language in ("en", "fr") else "en"
+    first, other = reading_order(language)
     sections = []
-    for lang in (first, other_language(first)):
+    for lang in (first, other):
         with force_locale(lang):
             s = make_section(lang)
             s["text"] = render_template("email/traveller_section.txt", s=s)
